@@ -1,0 +1,141 @@
+# weekly-models: the front door. `make help` lists every target.
+#
+# ENV is local (default: the dev configuration on the embedded emulator), dev or prod.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ENV ?= local
+EMULATOR_PORT ?= 5055
+PYTHON ?= python3
+
+ENDPOINT := http://127.0.0.1:$(EMULATOR_PORT)
+CONFIG_ENV = $(if $(filter local,$(ENV)),dev,$(ENV))
+VENV := .venv
+BIN := $(VENV)/bin
+EMU_VENV := .venv-emulator
+CHECKOV_VENV := .venv-checkov
+WM := $(BIN)/wm
+SCEPTRE := $(BIN)/sceptre
+EMU_DIR := .emulator
+# What every command aimed at the emulator runs with: fake credentials, the local endpoint.
+EMU_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(ENDPOINT) \
+	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
+
+.PHONY: help install validate render lint test unit snapshots deploy destroy secret \
+	emulator-start emulator-stop bench clean check-env
+
+help: ## List every target (ENV=local|dev|prod, default local)
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+# --- environments (pinned; each installs itself on first use) -------------------------
+
+$(BIN)/.installed: requirements/tools.txt requirements/tools.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/tools.txt -c requirements/tools.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(EMU_VENV)/.installed: requirements/emulator.txt requirements/emulator.lock
+	@test -x $(EMU_VENV)/bin/python || $(PYTHON) -m venv $(EMU_VENV)
+	$(EMU_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/emulator.txt -c requirements/emulator.lock
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt requirements/checkov.lock
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.txt -c requirements/checkov.lock
+	@touch $@
+
+install: $(BIN)/.installed $(EMU_VENV)/.installed $(CHECKOV_VENV)/.installed ## Create the three pinned virtual environments
+
+check-env:
+	@case "$(ENV)" in local|dev|prod) ;; *) echo "error: ENV=$(ENV) is not an environment; use local, dev or prod" >&2; exit 2;; esac
+
+# --- render and check ---------------------------------------------------------------------
+
+validate: check-env $(BIN)/.installed ## Check every setting of ENV; list values still to set
+	@$(WM) validate $(ENV)
+
+render: check-env $(BIN)/.installed ## Write ENV's templates to build/<env>/ (no AWS needed)
+	@$(WM) render $(ENV)
+
+lint: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint (with I rules) and checkov over dev and prod templates
+	@$(WM) render dev && $(WM) render prod
+	@$(BIN)/cfn-lint --include-checks I --non-zero-exit-code informational -- build/dev/*.yaml build/dev/models/*.yaml build/prod/*.yaml build/prod/models/*.yaml \
+		|| { echo "cfn-lint found problems (above). Fix the generator, then: make lint" >&2; exit 1; }
+	@$(CHECKOV_VENV)/bin/checkov -d build --framework cloudformation --compact --quiet > build/checkov.txt \
+		|| { cat build/checkov.txt; echo "checkov found failed checks (above). Fix the generator, or suppress with a reason in the resource's Metadata (generators/common.py: checkov_skip)." >&2; exit 1; }
+	@echo "lint: cfn-lint and checkov found nothing"
+
+unit: $(BIN)/.installed ## Unit, property and snapshot tests only (no emulator)
+	@$(BIN)/pytest -q -m "not emulator"
+
+test: $(BIN)/.installed $(EMU_VENV)/.installed $(CHECKOV_VENV)/.installed ## Everything CI runs: render, lint, unit, snapshot and emulator tests
+	@$(MAKE) --no-print-directory lint
+	@$(BIN)/pytest -q -p no:cacheprovider
+
+snapshots: $(BIN)/.installed ## Accept the rendered templates as the new snapshots (review the diff first)
+	@$(WM) render dev --out tests/snapshots && $(WM) render prod --out tests/snapshots
+	@git status --short tests/snapshots || true
+	@echo "snapshots updated: review with git diff tests/snapshots, then commit"
+
+# --- the emulator -----------------------------------------------------------------------
+
+emulator-start: $(EMU_VENV)/.installed $(BIN)/.installed ## Start the local AWS emulator (EMULATOR_PORT, default 5055)
+	@mkdir -p $(EMU_DIR)
+	@if $(WM) emulator-wait $(ENDPOINT) --timeout 0 2>/dev/null; then \
+		echo "emulator already running at $(ENDPOINT)"; \
+	else \
+		nohup $(EMU_VENV)/bin/python emulator/server.py --port $(EMULATOR_PORT) > $(EMU_DIR)/server.log 2>&1 & \
+		echo $$! > $(EMU_DIR)/server-$(EMULATOR_PORT).pid; \
+		$(WM) emulator-wait $(ENDPOINT) --timeout 30; \
+		echo "emulator started at $(ENDPOINT) (log: $(EMU_DIR)/server.log)"; \
+	fi
+
+emulator-stop: ## Stop the local AWS emulator
+	@if [ -f $(EMU_DIR)/server-$(EMULATOR_PORT).pid ]; then \
+		kill $$(cat $(EMU_DIR)/server-$(EMULATOR_PORT).pid) 2>/dev/null || true; \
+		rm -f $(EMU_DIR)/server-$(EMULATOR_PORT).pid; echo "emulator on port $(EMULATOR_PORT) stopped"; \
+	else echo "no emulator started by make on port $(EMULATOR_PORT)"; fi
+
+# --- deploy -------------------------------------------------------------------------------
+
+deploy: check-env $(BIN)/.installed ## Deploy every stack of ENV (local: the emulator, no account needed)
+ifeq ($(ENV),local)
+	@$(WM) validate local
+	@$(MAKE) --no-print-directory emulator-start
+	@$(EMU_ENV) $(SCEPTRE) --no-colour launch -y dev
+	@$(EMU_ENV) $(WM) report local
+else
+	@$(WM) deployable $(ENV)
+	@$(WM) aws-check $(ENV)
+	@$(SCEPTRE) --no-colour launch -y $(ENV)
+	@$(WM) report $(ENV)
+endif
+
+destroy: check-env $(BIN)/.installed ## Delete every stack of ENV (retained logs and queues stay)
+ifeq ($(ENV),local)
+	@$(WM) emulator-wait $(ENDPOINT) --timeout 0
+	@$(EMU_ENV) $(SCEPTRE) --no-colour delete -y dev
+else
+	@$(WM) aws-check $(ENV)
+	@$(SCEPTRE) --no-colour delete $(ENV)
+endif
+
+secret: check-env $(BIN)/.installed ## Store secret NAME of ENV in Parameter Store, read from stdin without echo
+	@test -n "$(NAME)" || { echo "error: give the secret's name, e.g. make secret ENV=$(ENV) NAME=SLACK_API_TOKEN" >&2; exit 2; }
+ifeq ($(ENV),local)
+	@$(EMU_ENV) $(WM) secret local $(NAME)
+else
+	@$(WM) aws-check $(ENV) >/dev/null
+	@$(WM) secret $(ENV) $(NAME)
+endif
+
+# --- other --------------------------------------------------------------------------------
+
+bench: $(BIN)/.installed $(EMU_VENV)/.installed ## Time rendering, cfn-lint and emulator deploys (5, 50, 200 models)
+	@$(BIN)/python bench/bench.py
+
+clean: ## Remove build output (keeps the virtual environments)
+	rm -rf build

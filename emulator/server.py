@@ -1,0 +1,17 @@
+"""The local AWS emulator: moto's server with this project's extensions (wm_emulator/).
+
+Run by `make emulator-start` with the emulator's own virtual environment
+(.venv-emulator): `python emulator/server.py --port 5055`. Listens on 127.0.0.1 only.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import wm_emulator  # noqa: E402
+from moto.server import main  # noqa: E402
+
+if __name__ == "__main__":
+    print("weekly-models emulator: extensions for", ", ".join(wm_emulator.install()), flush=True)
+    main(["--host", "127.0.0.1", *sys.argv[1:]])

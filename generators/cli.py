@@ -1,0 +1,241 @@
+"""`wm`: the commands behind the Makefile. Run `make help` for the front door.
+
+Every command validates the configuration first and prints problems as
+`file: field: what is wrong; what would be right`, exiting 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import loader, render_spec
+from .spec import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG_ENVS = {"local": "dev", "dev": "dev", "prod": "prod"}
+
+
+class Failure(Exception):
+    """An expected failure: its message is printed, exit code `code`."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def _config_env(env: str) -> str:
+    if env not in CONFIG_ENVS:
+        raise Failure(f"ENV={env!r} is not an environment; use local (dev on the emulator), dev or prod", 2)
+    return CONFIG_ENVS[env]
+
+
+def _load(env: str) -> loader.Environment:
+    try:
+        return loader.load(ROOT, _config_env(env))
+    except ConfigError as err:
+        lines = "\n".join(f"  {p}" for p in err.problems)
+        raise Failure(f"configuration problems ({len(err.problems)}), nothing was rendered or deployed:\n{lines}", 2)
+
+
+def cmd_validate(args) -> None:
+    e = _load(args.env)
+    print(f"{e.name}: {len(e.stacks)} stacks valid ({len(e.models)} models)")
+    for p in e.placeholders:
+        print(f"  still to set before deploying to AWS: {p}")
+
+
+def render_env(env: str, out: Path) -> list[Path]:
+    """Write every stack's template to out/<env>/<stack path>.yaml; returns the files written."""
+    e = _load(env)
+    target = out / e.name
+    if target.exists():
+        shutil.rmtree(target)  # no stale template of a removed model survives
+    written = []
+    for path, spec in e.stacks.items():
+        file = out / f"{path}.yaml"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(render_spec(spec))
+        written.append(file)
+    return written
+
+
+def cmd_render(args) -> None:
+    files = render_env(args.env, Path(args.out))
+    print(f"rendered {len(files)} templates to {Path(args.out) / _config_env(args.env)}/")
+
+
+def cmd_deployable(args) -> None:
+    """Refuse a deploy to a real account while a placeholder is left."""
+    e = _load(args.env)
+    if args.env != "local" and e.placeholders:
+        lines = "\n".join(f"  {p}" for p in e.placeholders)
+        raise Failure(f"refusing to deploy {args.env} to AWS: these values are still placeholders:\n{lines}\n"
+                      "Set them in the files named (make validate ENV=... lists them), or try "
+                      "everything locally with: make deploy", 3)
+    print(f"{args.env}: configuration valid, nothing left to set")
+
+
+def _boto(service: str):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(connect_timeout=3, read_timeout=30,
+                                               retries={"max_attempts": 2, "mode": "standard"}))
+
+
+def cmd_aws_check(args) -> None:
+    """Stop at once, with the way out, when there are no usable AWS credentials."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    how = ("Configure credentials (aws configure sso, or AWS_PROFILE=<profile>, or "
+           "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and try again; "
+           "`make deploy` alone deploys everything to the local emulator with no account.")
+    if boto3.Session().get_credentials() is None:
+        raise Failure(f"no AWS credentials found. {how}", 4)
+    try:
+        who = _boto("sts").get_caller_identity()
+    except (BotoCoreError, ClientError) as err:
+        raise Failure(f"AWS did not accept the credentials: {err}. {how}", 4)
+    print(f"deploying {args.env} as {who['Arn']} (account {who['Account']})")
+
+
+def cmd_emulator_wait(args) -> None:
+    """Wait until the emulator answers, or fail clearly."""
+    import urllib.request
+
+    url = f"{args.endpoint}/moto-api/"
+    deadline = time.monotonic() + args.timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError as err:
+            if time.monotonic() > deadline:
+                raise Failure(f"the local AWS emulator at {args.endpoint} is not answering ({err}). "
+                              "Start it with: make emulator-start (its log is .emulator/server.log)", 5)
+            time.sleep(0.2)
+
+
+def _require_endpoint(endpoint: str | None) -> None:
+    if endpoint:
+        args = argparse.Namespace(endpoint=endpoint, timeout=0)
+        cmd_emulator_wait(args)
+
+
+def cmd_report(args) -> None:
+    """Print each deployed stack's outputs, and the resources the emulator did not create."""
+    _require_endpoint(args.endpoint)
+    import yaml
+    from botocore.exceptions import ClientError
+
+    from .loader import _SceptreYaml
+
+    cfn = _boto("cloudformation")
+    e = _load(args.env)
+    missing_total = {}
+    for path, spec in e.stacks.items():
+        name = f"weekly-models-{path.replace('/', '-')}"
+        try:
+            stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError:
+            print(f"{path}: not deployed")
+            continue
+        print(f"{path} ({name}): {stack['StackStatus']}")
+        for o in sorted(stack.get("Outputs", []), key=lambda o: o["OutputKey"]):
+            print(f"    {o['OutputKey']:20} {o['OutputValue']}")
+        if args.endpoint:
+            template = yaml.load(render_spec(spec), Loader=_SceptreYaml)  # noqa: S506
+            have = {r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]}
+            for logical, res in sorted(template["Resources"].items()):
+                if logical not in have:
+                    missing_total.setdefault(res["Type"], []).append(f"{path}:{logical}")
+    if args.endpoint:
+        print(f"\nendpoint: {args.endpoint} (export AWS_ENDPOINT_URL={args.endpoint} to use the AWS CLI or boto3 on it)")
+        if missing_total:
+            print("not created: the emulator cannot model these resource types, so they exist only in the templates:")
+            for kind, where in sorted(missing_total.items()):
+                print(f"    {kind}: {len(where)} ({', '.join(where[:3])}{', ...' if len(where) > 3 else ''})")
+        else:
+            print("every resource of every template was created by the emulator")
+
+
+def cmd_secret(args) -> None:
+    """Store a secret as a SecureString, read from stdin without echo; never print it."""
+    e = _load(args.env)
+    from .naming import secret_parameter
+    from .rules import secret_name
+
+    problem = secret_name(args.name)
+    if problem:
+        raise Failure(f"NAME: {problem}", 2)
+    used = sorted({s for m in e.models for s in m.secrets})
+    if args.name not in used:
+        raise Failure(f"NAME={args.name} is not a secret any model of {e.name} reads; known: {', '.join(used)}", 2)
+    _require_endpoint(args.endpoint)
+    if sys.stdin.isatty():
+        value = getpass.getpass(f"value of {args.name} for {args.env} (not echoed): ")
+    else:
+        value = sys.stdin.read()
+    value = value.rstrip("\n")
+    if not value:
+        raise Failure("no value given; nothing stored", 2)
+    parameter = secret_parameter(e.name, args.name)
+    kwargs = {}
+    stack = next(s for s in e.stacks.values() if not hasattr(s, "family"))
+    if stack.environment.secrets_kms_key_arn:
+        kwargs["KeyId"] = stack.environment.secrets_kms_key_arn
+    _boto("ssm").put_parameter(Name=parameter, Value=value, Type="SecureString", Overwrite=True,
+                               Description=f"weekly-models {e.name} secret {args.name}", **kwargs)
+    print(f"stored {parameter} as a SecureString ({len(value)} characters, value not shown)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="wm", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="check every setting of an environment")
+    p.add_argument("env")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("render", help="write every stack's template to build/<env>/")
+    p.add_argument("env")
+    p.add_argument("--out", default=str(ROOT / "build"))
+    p.set_defaults(func=cmd_render)
+    p = sub.add_parser("deployable", help="refuse while a placeholder is left (real accounts)")
+    p.add_argument("env")
+    p.set_defaults(func=cmd_deployable)
+    p = sub.add_parser("aws-check", help="check AWS credentials before a real deploy")
+    p.add_argument("env")
+    p.set_defaults(func=cmd_aws_check)
+    p = sub.add_parser("emulator-wait", help="wait for the local emulator")
+    p.add_argument("endpoint")
+    p.add_argument("--timeout", type=float, default=20)
+    p.set_defaults(func=cmd_emulator_wait)
+    p = sub.add_parser("report", help="print deployed stacks' outputs")
+    p.add_argument("env")
+    p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("secret", help="store a secret from stdin in Parameter Store")
+    p.add_argument("env")
+    p.add_argument("name")
+    p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
+    p.set_defaults(func=cmd_secret)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except Failure as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Read an environment's configuration from the files Sceptre reads, and validate all of it.
+
+Sceptre merges `sceptre_user_data` down the folder tree (`sceptre_user_data_inheritance:
+merge` in config/config.yaml); the sections never overlap, so the merge is the union
+of: `project` (config/config.yaml), `environment` (config/<env>/config.yaml) and, for
+model stacks, `model` (models/<name>.yaml, reached through the link config/<env>/models).
+This module rebuilds the same dictionaries without Sceptre or AWS, so validation can
+name the file of every problem and rendering needs no network; a test checks that
+Sceptre's own rendering gives the same templates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import naming
+from .spec import SECTION_FILES, ConfigError, EnvStack, ModelStack, Problem, resolve
+
+ENVIRONMENTS = ("dev", "prod")
+
+
+class _SceptreYaml(yaml.SafeLoader):
+    """Reads Sceptre's files: resolver tags (!stack_output ...) become opaque strings."""
+
+
+_SceptreYaml.add_multi_constructor("!", lambda loader, tag, node: f"!{tag} {getattr(node, 'value', '')}")
+
+
+def _read(path: Path, rel: str) -> dict:
+    try:
+        data = yaml.load(path.read_text(), Loader=_SceptreYaml)  # noqa: S506 - SafeLoader subclass
+    except FileNotFoundError:
+        raise ConfigError([Problem(rel, "(file)", "file not found")]) from None
+    except yaml.YAMLError as err:
+        raise ConfigError([Problem(rel, "(file)", f"not valid YAML: {err}".replace("\n", " "))]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(rel, "(file)", "must be a mapping of keys to values")])
+    return data
+
+
+def _section(data: dict, rel: str, section: str, problems: list[Problem]):
+    user = data.get("sceptre_user_data") or {}
+    if not isinstance(user, dict):
+        problems.append(Problem(rel, "sceptre_user_data", "must be a mapping"))
+        return None
+    extra = sorted(set(user) - {section, "stack"})
+    for key in extra:
+        problems.append(Problem(rel, f"sceptre_user_data.{key}", f"unknown section; this file holds only {section}"))
+    return user.get(section)
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    stacks: dict[str, EnvStack | ModelStack]  # Sceptre stack path -> spec, in a stable order
+
+    @property
+    def models(self) -> list[ModelStack]:
+        return [s for s in self.stacks.values() if isinstance(s, ModelStack)]
+
+    @property
+    def placeholders(self) -> list[Problem]:
+        """Values still marked PLACEHOLDER(...): fine locally, refused on a real account."""
+        return sorted({p for m in self.models for p in m.placeholders})
+
+
+def user_data(root: Path, env: str) -> dict[str, dict]:
+    """Stack path -> the sceptre_user_data Sceptre would pass to its template."""
+    problems: list[Problem] = []
+    if env not in ENVIRONMENTS:
+        raise ConfigError([Problem("ENV", env, f"unknown environment; use one of {', '.join(ENVIRONMENTS)}")])
+    project_rel = SECTION_FILES["project"]
+    env_rel = SECTION_FILES["environment"].format(env=env)
+    common = {
+        "project": _section(_read(root / project_rel, project_rel), project_rel, "project", problems),
+        "environment": _section(_read(root / env_rel, env_rel), env_rel, "environment", problems),
+    }
+    out: dict[str, dict] = {}
+    env_dir = root / "config" / env
+    for path in sorted(env_dir.glob("*.yaml")):
+        if path.name != "config.yaml":
+            out[f"{env}/{path.stem}"] = {**common, "stack": f"{env}/{path.stem}"}
+    for path in sorted((env_dir / "models").glob("*.yaml")):
+        if path.name == "config.yaml":
+            continue
+        rel = SECTION_FILES["model"].format(model=path.stem)
+        model = _section(_read(path, rel), rel, "model", problems)
+        stack = f"{env}/models/{path.stem}"
+        out[stack] = {**common, "model": model, "stack": stack}
+    if problems:
+        raise ConfigError(problems)
+    return out
+
+
+def load(root: Path, env: str) -> Environment:
+    """Validate every stack of `env`; raise ConfigError with all problems found."""
+    problems: list[Problem] = []
+    stacks: dict = {}
+    for path, data in user_data(root, env).items():
+        try:
+            stacks[path] = resolve(path, data)
+        except ConfigError as err:
+            problems += err.problems
+    problems += _whole_environment(root, env, stacks)
+    if problems:
+        raise ConfigError(problems)
+    return Environment(env, stacks)
+
+
+def _whole_environment(root: Path, env: str, stacks: dict) -> list[Problem]:
+    """Checks that need every model at once."""
+    out = []
+    models = sorted(p.stem for p in (root / "config" / env / "models").glob("*.yaml") if p.name != "config.yaml")
+    by_slug: dict[str, str] = {}
+    for m in models:
+        other = by_slug.setdefault(naming.slug(m), m)
+        if other != m:
+            out.append(Problem(f"models/{m}.yaml", "(file name)",
+                               f"names the same AWS resources as models/{other}.yaml "
+                               f"({naming.family(env, m)}); model names must be unique"))
+    seen: dict[str, str] = {}
+    for s in stacks.values():
+        if isinstance(s, ModelStack):
+            name = dict(s.variables).get("MODEL_NAME")
+            if name and seen.setdefault(name, s.name) != s.name:
+                out.append(Problem(f"models/{s.name}.yaml", "sceptre_user_data.model.variables.MODEL_NAME",
+                                   f"{name!r} is already the MODEL_NAME of models/{seen[name]}.yaml; "
+                                   "each model submits under its own name"))
+    env_file = SECTION_FILES["environment"].format(env=env)
+    for s in stacks.values():
+        if isinstance(s, EnvStack):
+            for name in s.environment.model_overrides:
+                if name not in models:
+                    out.append(Problem(env_file, f"sceptre_user_data.environment.model_overrides.{name}",
+                                       f"no model {name!r}; known: {', '.join(models)}"))
+            break
+    return out

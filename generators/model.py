@@ -1,0 +1,137 @@
+"""model: one forecasting model: its logs, its container, its schedule.
+
+Creates
+- LogGroup `/ecs/<family>`: the container's output, kept `log_retention_days`.
+- DeadLetterQueue `<family>-dlq`: where Scheduler reports a run it could not start.
+- TaskDefinition `<family>`: Fargate, Linux/X86_64, the model's image, cpu and memory,
+  plain environment variables, secrets by Parameter Store name, awslogs non-blocking.
+- TaskRole: only when the model declares `task_permissions` (none of the five does).
+- Schedule `<family>`: EventBridge Scheduler, cron in an IANA time zone, flexible
+  window, optional season dates, retry policy, ENABLED or DISABLED per environment,
+  FARGATE or FARGATE_SPOT, public IP (there is no NAT gateway).
+
+Takes: ClusterArn (cluster), ExecutionRoleArn and SchedulerRoleArn (iam),
+SubnetIds and SecurityGroupId (network).
+Outputs: TaskDefinitionArn, LogGroupName, DeadLetterQueueArn, ScheduleName.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
+from awacs.aws import Action as AwacsAction
+from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, ecs, iam, logs, scheduler, sqs
+
+from . import naming
+from .common import arn, checkov_skip, env_tags, new_template, stateful, why
+from .iam import assume_role
+from .spec import ModelStack
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: two weeks to notice a failed start
+
+
+def _season_bound(day: dt.date, tz: str, end: bool) -> str:
+    """Midnight at the start (or the end) of `day` in the schedule's zone, as UTC."""
+    local = dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(), zoneinfo.ZoneInfo(tz))
+    return local.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build(spec: ModelStack):
+    env, name, fam = spec.env, spec.name, spec.family
+    t = new_template(f"weekly-models {env}: model {name} ({fam})")
+    p_cluster = t.add_parameter(Parameter("ClusterArn", Type="String", Description="ECS cluster (cluster stack)"))
+    p_exec = t.add_parameter(Parameter("ExecutionRoleArn", Type="String", Description="Task execution role (iam stack)"))
+    p_sched = t.add_parameter(Parameter("SchedulerRoleArn", Type="String", Description="Scheduler role (iam stack)"))
+    p_subnets = t.add_parameter(Parameter(
+        "SubnetIds", Type="List<AWS::EC2::Subnet::Id>", Description="Public subnets (network stack)"))
+    p_sg = t.add_parameter(Parameter(
+        "SecurityGroupId", Type="AWS::EC2::SecurityGroup::Id", Description="Egress-only group (network stack)"))
+
+    log_props = dict(LogGroupName=naming.log_group(env, name), RetentionInDays=spec.log_retention_days)
+    log_meta = why(f"Output of every run of {name}, kept {spec.log_retention_days} days.")
+    if spec.logs_kms_key_arn:
+        log_props["KmsKeyId"] = spec.logs_kms_key_arn
+    else:
+        log_meta |= checkov_skip(("CKV_AWS_158", "Encrypted at rest by CloudWatch Logs' own keys; the logs hold "
+                                  "no secrets. Set environment.logs_kms_key_arn to use a customer-managed key."))
+    log_group = t.add_resource(logs.LogGroup(
+        "LogGroup", **log_props, Tags=env_tags(env), Metadata=log_meta, **stateful(spec.deletion_policy)))
+
+    dlq = t.add_resource(sqs.Queue(
+        "DeadLetterQueue", QueueName=naming.dead_letter_queue(env, name),
+        MessageRetentionPeriod=DLQ_RETENTION_SECONDS, SqsManagedSseEnabled=True, Tags=env_tags(env),
+        Metadata=why(f"Holds the schedule's events for runs of {name} that Scheduler could not start."),
+        **stateful(spec.deletion_policy)))
+
+    task_role = None
+    if spec.task_permissions:
+        task_role = t.add_resource(iam.Role(
+            "TaskRole", RoleName=naming.task_role_name(env, name), Path=naming.task_role_path(env),
+            AssumeRolePolicyDocument=assume_role("ecs-tasks.amazonaws.com", arn("ecs", "*")),
+            Policies=[iam.Policy(PolicyName="model-permissions", PolicyDocument=PolicyDocument(
+                Version="2012-10-17",
+                Statement=[Statement(Effect=Allow, Action=[AwacsAction(*a.split(":", 1)) for a in p.actions],
+                                     Resource=list(p.resources)) for p in spec.task_permissions]))],
+            Tags=env_tags(env),
+            Metadata=why(f"The AWS permissions {name}'s own code asked for in task_permissions.")))
+
+    container = ecs.ContainerDefinition(
+        Name=naming.container_name(env, name),
+        Image=spec.image,
+        Essential=True,
+        # Container-level memory equal to the task's: the whole task is this container.
+        Memory=spec.memory,
+        Environment=[ecs.Environment(Name=k, Value=v) for k, v in spec.variables],
+        Secrets=[ecs.Secret(Name=s, ValueFrom=arn("ssm", f"parameter{naming.secret_parameter(env, s)}"))
+                 for s in spec.secrets],
+        LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
+            "awslogs-group": Ref(log_group), "awslogs-region": Region, "awslogs-stream-prefix": "ecs",
+            "mode": "non-blocking", "max-buffer-size": "25m"}),
+    )
+    task_props = {}
+    if task_role is not None:
+        task_props["TaskRoleArn"] = GetAtt(task_role, "Arn")
+    taskdef = t.add_resource(ecs.TaskDefinition(
+        "TaskDefinition", Family=fam, Cpu=str(spec.cpu), Memory=str(spec.memory),
+        NetworkMode="awsvpc", RequiresCompatibilities=["FARGATE"],
+        RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
+        ExecutionRoleArn=Ref(p_exec), ContainerDefinitions=[container], Tags=env_tags(env), **task_props,
+        Metadata=why(f"What one run of {name} is: image, size, environment, secrets, logging.")))
+
+    s = spec.schedule
+    ecs_params = dict(
+        TaskDefinitionArn=Ref(taskdef), TaskCount=1,
+        NetworkConfiguration=scheduler.NetworkConfiguration(AwsvpcConfiguration=scheduler.AwsVpcConfiguration(
+            AssignPublicIp="ENABLED", Subnets=Ref(p_subnets), SecurityGroups=[Ref(p_sg)])))
+    if spec.capacity == "FARGATE":
+        ecs_params["LaunchType"] = "FARGATE"
+    else:
+        ecs_params["CapacityProviderStrategy"] = [
+            scheduler.CapacityProviderStrategyItem(CapacityProvider=spec.capacity, Weight=1)]
+    window = (scheduler.FlexibleTimeWindow(Mode="FLEXIBLE", MaximumWindowInMinutes=s.flexible_window_minutes)
+              if s.flexible_window_minutes else scheduler.FlexibleTimeWindow(Mode="OFF"))
+    season = {}
+    if s.start_date:
+        season["StartDate"] = _season_bound(s.start_date, s.timezone, end=False)
+    if s.end_date:
+        season["EndDate"] = _season_bound(s.end_date, s.timezone, end=True)
+    schedule = t.add_resource(scheduler.Schedule(
+        "Schedule", Name=naming.schedule_name(env, name),
+        Description=f"Runs {name} ({env})",
+        ScheduleExpression=s.expression, ScheduleExpressionTimezone=s.timezone,
+        FlexibleTimeWindow=window, State=spec.state, **season,
+        Target=scheduler.Target(
+            Arn=Ref(p_cluster), RoleArn=Ref(p_sched),
+            EcsParameters=scheduler.EcsParameters(**ecs_params),
+            RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=s.retry.maximum_attempts,
+                                              MaximumEventAgeInSeconds=s.retry.maximum_event_age_seconds),
+            DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(dlq, "Arn"))),
+        Metadata=why(f"Starts {name} at {s.expression} {s.timezone} ({spec.state}).")))
+
+    t.add_output(Output("TaskDefinitionArn", Value=Ref(taskdef), Description="Current task definition revision"))
+    t.add_output(Output("LogGroupName", Value=Ref(log_group), Description="Where the runs' output goes"))
+    t.add_output(Output("DeadLetterQueueArn", Value=GetAtt(dlq, "Arn"), Description="Runs Scheduler could not start"))
+    t.add_output(Output("ScheduleName", Value=Ref(schedule), Description="EventBridge Scheduler schedule"))
+    return t

@@ -1,0 +1,96 @@
+"""Every AWS name this project builds, in one place.
+
+Names built from a model's directory name go through `slug`, the one sanitising
+function, so that `flu_ar2` becomes `flu-ar2` everywhere. All names of an
+environment start with `weekly-models-<env>-` so that IAM policies can be scoped
+to exactly this environment's resources, and so that nothing here collides with
+the hand-built setup (families like `flu-ar2-model`) while both exist.
+"""
+
+from __future__ import annotations
+
+import re
+
+PROJECT = "weekly-models"
+
+# AWS length limits of the names we build (service quotas pages / API references).
+LIMITS = {
+    "schedule name": 64,
+    "task definition family": 255,
+    "container name": 255,
+    "log group name": 512,
+    "dead-letter queue name": 80,
+    "task role name": 64,
+    "cluster name": 255,
+}
+
+
+def slug(name: str) -> str:
+    """Lower-case, runs of anything but [a-z0-9] become one '-', no leading/trailing '-'."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def env_prefix(env: str) -> str:
+    return f"{PROJECT}-{env}"
+
+
+def cluster_name(env: str) -> str:
+    return env_prefix(env)
+
+
+def execution_role_name(env: str) -> str:
+    return f"{env_prefix(env)}-task-execution"
+
+
+def scheduler_role_name(env: str) -> str:
+    return f"{env_prefix(env)}-scheduler"
+
+
+def task_role_path(env: str) -> str:
+    """IAM path of per-model task roles: lets the scheduler's PassRole name them all."""
+    return f"/{PROJECT}/{env}/tasks/"
+
+
+def secrets_prefix(env: str) -> str:
+    return f"/{PROJECT}/{env}"
+
+
+def secret_parameter(env: str, secret: str) -> str:
+    return f"{secrets_prefix(env)}/{secret}"
+
+
+def family(env: str, model: str) -> str:
+    """Task definition family: the hand-built `<model>-model`, prefixed by the environment."""
+    return f"{env_prefix(env)}-{slug(model)}-model"
+
+
+def container_name(env: str, model: str) -> str:
+    return f"{family(env, model)}-container"
+
+
+def log_group(env: str, model: str) -> str:
+    return f"/ecs/{family(env, model)}"
+
+
+def schedule_name(env: str, model: str) -> str:
+    return family(env, model)
+
+
+def dead_letter_queue(env: str, model: str) -> str:
+    return f"{family(env, model)}-dlq"
+
+
+def task_role_name(env: str, model: str) -> str:
+    return f"{family(env, model)}-task"
+
+
+def model_names(env: str, model: str) -> dict[str, str]:
+    """The length-limited names of one model, keyed as in LIMITS."""
+    return {
+        "schedule name": schedule_name(env, model),
+        "task definition family": family(env, model),
+        "container name": container_name(env, model),
+        "log group name": log_group(env, model),
+        "dead-letter queue name": dead_letter_queue(env, model),
+        "task role name": task_role_name(env, model),
+    }

@@ -1,0 +1,383 @@
+"""Typed specs of the project, environments and models, validated once at the boundary.
+
+Every default lives here, with its value in the field's description. Unknown keys
+are errors (`extra="forbid"`), so a typo never passes silently.
+
+Three sections feed every stack, each from one file:
+- `project`      config/config.yaml          what is the same everywhere
+- `environment`  config/<env>/config.yaml    what differs per environment
+- `model`        models/<name>.yaml          one model, declared once
+
+`resolve()` turns them into the frozen `EnvStack` / `ModelStack` that the
+generators take, or raises `ConfigError` listing every problem with its file and field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import naming, rules
+
+STACK_KINDS = ("network", "iam", "cluster")
+# Where each section of sceptre_user_data comes from; `{env}`/`{model}` filled in.
+SECTION_FILES = {
+    "project": "config/config.yaml",
+    "environment": "config/{env}/config.yaml",
+    "model": "models/{model}.yaml",
+}
+CONTRACT_SECRETS = ("GH_TOKEN", "GIT_CREDENTIALS", "SLACK_API_TOKEN")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check(problem: str | None):
+    if problem:
+        raise ValueError(problem)
+
+
+class HubSpec(_Strict):
+    """A forecast hub: the lab's fork (pushed to) and the upstream (pull requests go to)."""
+    repo_url: str = Field(description="REPO_URL: the lab's fork of the hub.")
+    upstream_url: str = Field(description="REPO_UPSTREAM_URL: the hub itself.")
+
+
+class ProjectSpec(_Strict):
+    """config/config.yaml, sceptre_user_data.project."""
+    variables: dict[str, str] = Field(
+        default_factory=dict, description="Plain environment variables of every model in every environment.")
+    hubs: dict[str, HubSpec] = Field(default_factory=dict, description="Hubs models name with `hub:`.")
+
+
+class RetrySpec(_Strict):
+    maximum_attempts: int = Field(
+        3, ge=0, le=185, description="Retries of a failed RunTask call (default 3; Scheduler allows 0-185).")
+    maximum_event_age_seconds: int = Field(
+        3600, ge=60, le=86400, description="Give up retrying after this long (default 3600 s; 60-86400).")
+
+
+class ScheduleSpec(_Strict):
+    expression: str = Field(
+        "cron(0 14 ? * WED *)",
+        description="When to run (default Wednesdays 14:00, after the 17:45 UTC data snapshot).")
+    timezone: str = Field("America/New_York", description="IANA time zone of the expression (default America/New_York).")
+    flexible_window_minutes: int | None = Field(
+        15, ge=1, le=1440, description="Scheduler may start up to this late (default 15; null = exactly on time).")
+    start_date: dt.date | None = Field(None, description="First day the schedule is active, e.g. season start (default none).")
+    end_date: dt.date | None = Field(None, description="Last day the schedule is active, e.g. season end (default none).")
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+
+    @field_validator("expression")
+    @classmethod
+    def _expression(cls, v: str) -> str:
+        _check(rules.schedule_expression(v))
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        _check(rules.timezone(v))
+        return v
+
+
+class PermissionSpec(_Strict):
+    """One IAM statement for a model's own task role."""
+    actions: tuple[str, ...] = Field(min_length=1, description="e.g. [s3:GetObject]; no '*' allowed.")
+    resources: tuple[str, ...] = Field(min_length=1, description="ARNs; no bare '*'.")
+
+    @field_validator("actions")
+    @classmethod
+    def _actions(cls, v):
+        for a in v:
+            if "*" in a or ":" not in a:
+                raise ValueError(f"action {a!r} must be one named action like s3:GetObject, without '*'")
+        return v
+
+    @field_validator("resources")
+    @classmethod
+    def _resources(cls, v):
+        for r in v:
+            if not r.startswith("arn:"):
+                raise ValueError(f"resource {r!r} must be an ARN scoped to what the model needs")
+        return v
+
+
+Capacity = Literal["FARGATE", "FARGATE_SPOT"]
+State = Literal["ENABLED", "DISABLED"]
+
+
+class ModelSpec(_Strict):
+    """models/<name>.yaml, sceptre_user_data.model: one model, the same in every environment."""
+    image: str = Field(description="Docker image with a version tag, e.g. reichlab/flu_ar2:1.2 (required).")
+    hub: str | None = Field(None, description="Name of a hub in config/config.yaml; sets REPO_URL and REPO_UPSTREAM_URL.")
+    variables: dict[str, str] = Field(default_factory=dict, description="Plain environment variables, e.g. MODEL_NAME.")
+    secrets: tuple[str, ...] = Field(
+        CONTRACT_SECRETS, description="Secret names read from Parameter Store "
+        "(default the container contract's GH_TOKEN, GIT_CREDENTIALS, SLACK_API_TOKEN).")
+    cpu: int = Field(1024, description="Fargate cpu units (default 1024).")
+    memory: int = Field(3072, description="Fargate memory MiB (default 3072).")
+    capacity: Capacity = Field("FARGATE", description="FARGATE (default) or FARGATE_SPOT (cheaper, may be interrupted).")
+    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    task_permissions: tuple[PermissionSpec, ...] = Field(
+        (), description="AWS permissions of the model's own code; a task role is made only when set (default none).")
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, v):
+        for s in v:
+            _check(rules.secret_name(s))
+        if len(set(v)) != len(v):
+            raise ValueError("a secret is listed twice")
+        return v
+
+
+class ModelOverride(_Strict):
+    """One model's settings that differ in one environment (environment.model_overrides)."""
+    image: str | None = None
+    cpu: int | None = None
+    memory: int | None = None
+    capacity: Capacity | None = None
+    schedule_state: State | None = None
+    variables: dict[str, str] = Field(default_factory=dict)
+
+
+class NetworkSpec(_Strict):
+    vpc_cidr: str = Field("10.20.0.0/16", description="CIDR of the VPC this project creates (default 10.20.0.0/16).")
+    existing_vpc_id: str | None = Field(None, description="Use this VPC instead of creating one (default none).")
+    existing_subnet_ids: tuple[str, ...] = Field((), description="Public subnets of existing_vpc_id.")
+
+
+class EnvironmentSpec(_Strict):
+    """config/<env>/config.yaml, sceptre_user_data.environment: what differs per environment."""
+    schedule_state: State = Field("DISABLED", description="ENABLED or DISABLED (default DISABLED: nothing runs by surprise).")
+    variables: dict[str, str] = Field(default_factory=dict, description="Plain environment variables added to every model.")
+    log_retention_days: int = Field(90, description="Days CloudWatch keeps model logs (default 90).")
+    deletion_policy: Literal["Delete", "Retain"] = Field(
+        "Retain", description="What happens to logs and queues when their stack goes (default Retain).")
+    allow_latest_tag: bool = Field(False, description="Accept images tagged latest (default false; never in prod).")
+    cluster_name: str | None = Field(None, description="ECS cluster name (default weekly-models-<env>).")
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    secrets_kms_key_arn: str | None = Field(
+        None, description="Customer-managed KMS key of the SecureStrings (default none: the AWS managed aws/ssm key).")
+    logs_kms_key_arn: str | None = Field(
+        None, description="Customer-managed KMS key for the log groups (default none: CloudWatch's own encryption).")
+    model_overrides: dict[str, ModelOverride] = Field(default_factory=dict)
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, v):
+        _check(rules.log_retention(v))
+        return v
+
+
+# --- problems ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    field: str
+    message: str
+    placeholder: bool = False  # blocks only deploys to a real account
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems):
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def _where(section: str, env: str, model: str | None) -> str:
+    return SECTION_FILES[section].format(env=env, model=model)
+
+
+def _field(section: str, loc) -> str:
+    return ".".join(["sceptre_user_data", section, *map(str, loc)])
+
+
+def _parse(cls, data, section, env, model, problems):
+    try:
+        return cls.model_validate(data if data is not None else {})
+    except ValidationError as err:
+        for e in err.errors():
+            msg = e["msg"].removeprefix("Value error, ")
+            if e["type"] == "extra_forbidden":
+                known = ", ".join(cls.model_fields)
+                msg = f"unknown key; the known keys here are: {known}"
+            elif e["type"] == "missing":
+                msg = "is required"
+            problems.append(Problem(_where(section, env, model), _field(section, e["loc"]), msg))
+        return None
+
+
+# --- resolved stack specs ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EnvStack:
+    env: str
+    kind: str
+    environment: EnvironmentSpec
+
+    @property
+    def cluster_name(self) -> str:
+        return self.environment.cluster_name or naming.cluster_name(self.env)
+
+
+@dataclass(frozen=True)
+class ModelStack:
+    env: str
+    name: str
+    image: str
+    cpu: int
+    memory: int
+    capacity: str
+    state: str
+    schedule: ScheduleSpec
+    variables: tuple[tuple[str, str], ...]  # sorted by name
+    secrets: tuple[str, ...]                # sorted
+    task_permissions: tuple[PermissionSpec, ...]
+    log_retention_days: int
+    deletion_policy: str
+    logs_kms_key_arn: str | None
+    placeholders: tuple[Problem, ...] = ()  # values still to be set; block real deploys only
+    kind: str = field(default="model")
+
+    @property
+    def family(self) -> str:
+        return naming.family(self.env, self.name)
+
+
+def resolve(stack_path: str, user_data: dict) -> EnvStack | ModelStack:
+    """Validate one stack's sceptre_user_data; `stack_path` is Sceptre's, e.g. dev/models/flu_ar2."""
+    env, _, rest = stack_path.partition("/")
+    model = rest.split("/", 1)[1] if rest.startswith("models/") else None
+    problems: list[Problem] = []
+    unknown = set(user_data) - {"project", "environment", "model", "stack"}
+    for key in sorted(unknown):
+        problems.append(Problem(_where("model" if model else "environment", env, model),
+                                f"sceptre_user_data.{key}",
+                                "unknown section; use project, environment or model"))
+    project = _parse(ProjectSpec, user_data.get("project"), "project", env, model, problems)
+    environment = _parse(EnvironmentSpec, user_data.get("environment"), "environment", env, model, problems)
+    if environment is not None:
+        problems += _env_problems(env, environment)
+    if model is None:
+        if problems:
+            raise ConfigError(problems)
+        return EnvStack(env=env, kind=rest, environment=environment)
+    spec = _parse(ModelSpec, user_data.get("model"), "model", env, model, problems)
+    if spec is None or project is None or environment is None:
+        raise ConfigError(problems)
+    result = _model_stack(env, model, project, environment, spec, problems)
+    errors = [p for p in problems if not p.placeholder]
+    if errors:
+        raise ConfigError(errors)
+    return replace(result, placeholders=tuple(sorted(set(problems))))
+
+
+def _env_problems(env: str, e: EnvironmentSpec) -> list[Problem]:
+    where = _where("environment", env, None)
+    out = []
+    if env == "prod" and e.allow_latest_tag:
+        out.append(Problem(where, _field("environment", ["allow_latest_tag"]),
+                           "prod must run pinned images; set it to false"))
+    if e.network.existing_vpc_id and len(e.network.existing_subnet_ids) < 2:
+        out.append(Problem(where, _field("environment", ["network", "existing_subnet_ids"]),
+                           "name at least two public subnets of existing_vpc_id, in two zones"))
+    if e.network.existing_subnet_ids and not e.network.existing_vpc_id:
+        out.append(Problem(where, _field("environment", ["network", "existing_vpc_id"]),
+                           "subnets were given without the VPC they belong to"))
+    return out
+
+
+def _model_stack(env, model, project, environment, spec, problems) -> ModelStack:
+    mfile, efile, pfile = (_where(s, env, model) for s in ("model", "environment", "project"))
+    override = environment.model_overrides.get(model) or ModelOverride()
+    oloc = ["model_overrides", model]
+
+    # Variables, later sources win; each remembers where it came from for error messages.
+    merged: dict[str, tuple[str, str, str]] = {}
+    for name, value in project.variables.items():
+        merged[name] = (value, pfile, _field("project", ["variables", name]))
+    if spec.hub is not None:
+        hub = project.hubs.get(spec.hub)
+        if hub is None:
+            problems.append(Problem(mfile, _field("model", ["hub"]),
+                                    f"no hub {spec.hub!r} in {pfile}; known: {', '.join(project.hubs) or 'none'}"))
+        else:
+            loc = _field("project", ["hubs", spec.hub])
+            merged["REPO_URL"] = (hub.repo_url, pfile, loc + ".repo_url")
+            merged["REPO_UPSTREAM_URL"] = (hub.upstream_url, pfile, loc + ".upstream_url")
+    for name, value in spec.variables.items():
+        merged[name] = (value, mfile, _field("model", ["variables", name]))
+    for name, value in environment.variables.items():
+        merged[name] = (value, efile, _field("environment", ["variables", name]))
+    for name, value in override.variables.items():
+        merged[name] = (value, efile, _field("environment", [*oloc, "variables", name]))
+
+    for name, (value, file, loc) in merged.items():
+        problem = rules.env_var_name(name)
+        if problem:
+            problems.append(Problem(file, loc, problem))
+        elif rules.looks_secret(name):
+            problems.append(Problem(file, loc, f"{name} looks like a secret and must not be a plain "
+                                    f"value; remove it here, add {name} to the model's secrets and "
+                                    f"store it with: make secret ENV={env} NAME={name}"))
+        if name in spec.secrets:
+            problems.append(Problem(file, loc, f"{name} is also a secret; a name is either plain or secret"))
+        for m in rules.PLACEHOLDER.finditer(value):
+            problems.append(Problem(file, loc, f"still a placeholder ({m.group(1)}); set the real value",
+                                    placeholder=True))
+    if env == "prod" and "DRY_RUN" in merged:
+        _, file, loc = merged["DRY_RUN"]
+        problems.append(Problem(file, loc, "prod must not set DRY_RUN at all: the container treats "
+                                "any value, even 0 or empty, as a dry run; remove the key"))
+
+    image = override.image or spec.image
+    image_loc = (efile, _field("environment", [*oloc, "image"])) if override.image else (mfile, _field("model", ["image"]))
+    problem = rules.image(image, allow_latest=environment.allow_latest_tag and env != "prod")
+    if problem:
+        problems.append(Problem(*image_loc, problem))
+
+    cpu, memory = override.cpu or spec.cpu, override.memory or spec.memory
+    problem = rules.fargate_size(cpu, memory)
+    if problem:
+        key = "cpu" if "cpu" in problem.split(" is ")[0] else "memory"
+        loc = (efile, _field("environment", [*oloc, key])) if (override.cpu or override.memory) \
+            else (mfile, _field("model", [key]))
+        problems.append(Problem(*loc, problem))
+
+    s = spec.schedule
+    if s.start_date and s.end_date and s.end_date < s.start_date:
+        problems.append(Problem(mfile, _field("model", ["schedule", "end_date"]),
+                                f"{s.end_date} is before start_date {s.start_date}; the end must come after the start"))
+
+    for what, name in naming.model_names(env, model).items():
+        if len(name) > naming.LIMITS[what]:
+            problems.append(Problem(mfile, "(file name)",
+                                    f"the {what} {name!r} would be {len(name)} characters, AWS allows "
+                                    f"{naming.LIMITS[what]}; shorten the model's file name"))
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", model):
+        problems.append(Problem(mfile, "(file name)", f"{model!r} cannot name a CloudFormation stack; use "
+                                f"lower-case letters, digits and '-', e.g. {naming.slug(model) or 'my-model'}.yaml"))
+
+    return ModelStack(
+        env=env, name=model, image=image, cpu=cpu, memory=memory,
+        capacity=override.capacity or spec.capacity,
+        state=override.schedule_state or environment.schedule_state,
+        schedule=s,
+        variables=tuple(sorted((k, v[0]) for k, v in merged.items())),
+        secrets=tuple(sorted(spec.secrets)),
+        task_permissions=spec.task_permissions,
+        log_retention_days=environment.log_retention_days,
+        deletion_policy=environment.deletion_policy,
+        logs_kms_key_arn=environment.logs_kms_key_arn,
+    )
