@@ -28,6 +28,26 @@ def _epoch(value: str | None) -> int | None:
     return int(dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
 
 
+# The Scheduler API spells a few nested keys in camelCase where CloudFormation uses
+# PascalCase; moto's backend stores and returns the API's spelling.
+_API_KEYS = {
+    "AwsvpcConfiguration": "awsvpcConfiguration",
+    "CapacityProvider": "capacityProvider", "Weight": "weight", "Base": "base",
+    "Expression": "expression", "Type": "type", "Field": "field",
+}
+_CAMEL_PARENTS = ("NetworkConfiguration", "CapacityProviderStrategy", "PlacementConstraints", "PlacementStrategy")
+
+
+def _api_target(value: Any, parent: str = "") -> Any:
+    if isinstance(value, list):
+        return [_api_target(v, parent) for v in value]
+    if not isinstance(value, dict):
+        return value
+    rename = parent in _CAMEL_PARENTS
+    return {(_API_KEYS.get(k, k) if rename else k): _api_target(v, k if not rename else parent)
+            for k, v in value.items()}
+
+
 def _args(props: dict[str, Any]) -> dict[str, Any]:
     return dict(
         description=props.get("Description"),
@@ -39,7 +59,7 @@ def _args(props: dict[str, Any]) -> dict[str, Any]:
         schedule_expression_timezone=props.get("ScheduleExpressionTimezone"),
         start_date=_epoch(props.get("StartDate")),
         state=props.get("State"),
-        target=props["Target"],
+        target=_api_target(props["Target"]),
     )
 
 
