@@ -42,4 +42,5 @@ def env_tags(env: str) -> Tags:
 
 def render(template: Template) -> str:
     """Deterministic YAML: keys sorted, short-form intrinsic functions."""
-    return template.to_yaml()
+    # Sceptre puts a document start on every template it renders; so do we, for identical bytes.
+    return "---\n" + template.to_yaml()

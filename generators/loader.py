@@ -123,15 +123,24 @@ def _whole_environment(root: Path, env: str, stacks: dict) -> list[Problem]:
             out.append(Problem(f"models/{m}.yaml", "(file name)",
                                f"names the same AWS resources as models/{other}.yaml "
                                f"({naming.family(env, m)}); model names must be unique"))
+    env_file = SECTION_FILES["environment"].format(env=env)
+    environment = next((s.environment for s in stacks.values() if isinstance(s, EnvStack)), None)
     seen: dict[str, str] = {}
     for s in stacks.values():
         if isinstance(s, ModelStack):
             name = dict(s.variables).get("MODEL_NAME")
             if name and seen.setdefault(name, s.name) != s.name:
-                out.append(Problem(f"models/{s.name}.yaml", "sceptre_user_data.model.variables.MODEL_NAME",
-                                   f"{name!r} is already the MODEL_NAME of models/{seen[name]}.yaml; "
+                # Name the file that set it: an env file's value wins over the model file's.
+                where = (f"models/{s.name}.yaml", "sceptre_user_data.model.variables.MODEL_NAME")
+                if environment is not None:
+                    override = environment.model_overrides.get(s.name)
+                    if override is not None and "MODEL_NAME" in override.variables:
+                        where = (env_file, "sceptre_user_data.environment.model_overrides."
+                                 f"{s.name}.variables.MODEL_NAME")
+                    elif "MODEL_NAME" in environment.variables:
+                        where = (env_file, "sceptre_user_data.environment.variables.MODEL_NAME")
+                out.append(Problem(*where, f"{name!r} is already the MODEL_NAME of models/{seen[name]}.yaml; "
                                    "each model submits under its own name"))
-    env_file = SECTION_FILES["environment"].format(env=env)
     for s in stacks.values():
         if isinstance(s, EnvStack):
             for name in s.environment.model_overrides:

@@ -62,7 +62,9 @@ def build(spec: ModelStack):
     dlq = t.add_resource(sqs.Queue(
         "DeadLetterQueue", QueueName=naming.dead_letter_queue(env, name),
         MessageRetentionPeriod=DLQ_RETENTION_SECONDS, SqsManagedSseEnabled=True, Tags=env_tags(env),
-        Metadata=why(f"Holds the schedule's events for runs of {name} that Scheduler could not start."),
+        Metadata=why(f"Holds the schedule's events for runs of {name} that Scheduler could not start.")
+        | checkov_skip(("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled); "
+                        "it holds only schedule events, never secrets, so a KMS key would add cost only.")),
         **stateful(spec.deletion_policy)))
 
     task_role = None

@@ -6,6 +6,7 @@ wrong and what would be right.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 import zoneinfo
@@ -87,7 +88,7 @@ def image(ref: str, allow_latest: bool) -> str | None:
         return None
     last = ref.rsplit("/", 1)[-1]
     if ":" not in last or not last.split(":", 1)[1]:
-        return f"image {ref!r} has no tag; pin a version, e.g. {ref.split(':')[0]}:1.2"
+        return f"image {ref!r} has no tag; pin a version, e.g. {ref.rstrip(':')}:1.2"
     if last.split(":", 1)[1] == "latest" and not allow_latest:
         return f"image {ref!r} is tagged latest, which is not allowed here; pin a version tag"
     return None
@@ -108,10 +109,15 @@ _CRON_FIELDS = (
 )
 
 
+def _number(tok: str) -> bool:
+    """Only ASCII digits: str.isdigit() is also true of '²', which int() refuses."""
+    return tok.isascii() and tok.isdigit()
+
+
 def _cron_value(tok: str, low: int, high: int, names: tuple[str, ...]) -> bool:
     if tok.upper() in names:
         return True
-    return tok.isdigit() and low <= int(tok) <= high
+    return _number(tok) and low <= int(tok) <= high
 
 
 def _cron_field(text: str, spec) -> str | None:
@@ -119,13 +125,13 @@ def _cron_field(text: str, spec) -> str | None:
     for part in text.split(","):
         if part in extras or part == "*":
             continue
-        if name == "day-of-month" and re.fullmatch(r"\d{1,2}W", part) and 1 <= int(part[:-1]) <= 31:
+        if name == "day-of-month" and re.fullmatch(r"[0-9]{1,2}W", part) and 1 <= int(part[:-1]) <= 31:
             continue
         if name == "day-of-week" and (re.fullmatch(r"[1-7]#[1-5]", part)
                                       or re.fullmatch(r"[1-7]L", part)):
             continue
         base, _, step = part.partition("/")
-        if step and not (step.isdigit() and int(step) > 0):
+        if step and not (_number(step) and int(step) > 0):
             return f"{name} field {text!r}: step {step!r} must be a positive number"
         lo, dash, hi = base.partition("-")
         ok = (base == "*" and step) or (
@@ -144,14 +150,19 @@ def schedule_expression(expr: str) -> str | None:
         return f"{expr!r} is not a schedule expression; {hint}"
     kind, body = m.groups()
     if kind == "rate":
-        r = re.fullmatch(r"(\d+) (minute|minutes|hour|hours|day|days)", body)
+        r = re.fullmatch(r"([0-9]+) (minute|minutes|hour|hours|day|days)", body)
         if not r or int(r.group(1)) < 1:
             return f"{expr!r}: rate needs a positive whole number and a unit, e.g. rate(7 days)"
         if (int(r.group(1)) == 1) != (not r.group(2).endswith("s")):
             return f"{expr!r}: use the singular unit for 1 and the plural otherwise, e.g. rate(1 day)"
         return None
     if kind == "at":
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", body):
+        try:
+            ok = re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}", body) \
+                and dt.datetime.strptime(body, "%Y-%m-%dT%H:%M:%S")
+        except ValueError:  # a date or time that does not exist, e.g. month 13
+            ok = False
+        if not ok:
             return f"{expr!r}: at needs yyyy-mm-ddThh:mm:ss, e.g. at(2026-12-02T14:00:00)"
         return None
     fields = body.split()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import typing
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -132,8 +133,9 @@ class ModelSpec(_Strict):
     def _secrets(cls, v):
         for s in v:
             _check(rules.secret_name(s))
-        if len(set(v)) != len(v):
-            raise ValueError("a secret is listed twice")
+        twice = sorted({s for s in v if v.count(s) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} is listed twice; list each secret once")
         return v
 
 
@@ -203,6 +205,31 @@ def _field(section: str, loc) -> str:
     return ".".join(["sceptre_user_data", section, *map(str, loc)])
 
 
+def _model_at(cls, loc) -> type[BaseModel]:
+    """The spec class at `loc` inside `cls` (e.g. ScheduleSpec at ("schedule",)), to list its keys."""
+    ann = cls
+    for part in loc:
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            if part not in ann.model_fields:
+                return ann
+            ann = ann.model_fields[part].annotation
+        else:  # `part` is a key of a dict or an index of a tuple: its element type
+            ann = _nested_model(ann)
+            if ann is None:
+                return cls
+    return _nested_model(ann) or cls
+
+
+def _nested_model(ann):
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in typing.get_args(ann):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def _parse(cls, data, section, env, model, problems):
     try:
         return cls.model_validate(data if data is not None else {})
@@ -210,7 +237,7 @@ def _parse(cls, data, section, env, model, problems):
         for e in err.errors():
             msg = e["msg"].removeprefix("Value error, ")
             if e["type"] == "extra_forbidden":
-                known = ", ".join(cls.model_fields)
+                known = ", ".join(_model_at(cls, e["loc"][:-1]).model_fields)
                 msg = f"unknown key; the known keys here are: {known}"
             elif e["type"] == "missing":
                 msg = "is required"
