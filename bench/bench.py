@@ -1,0 +1,301 @@
+"""weekly-models benchmark: prints how long rendering, linting and a local deploy take.
+
+What it measures (figures are printed, never asserted):
+
+1. Render time of every stack of the dev environment -- `generators.loader.load(root, "dev")`
+   plus `generators.render_spec` of each stack, with the files written as `wm render`
+   (generators.cli.render_env) writes them -- for the five real models and for 50 and
+   200 models. The larger sizes copy config/ and models/ into a temporary directory
+   (config/<env>/models stay symlinks to ../../models) and add synthetic models shaped
+   like models/flu-ar2.yaml. Best of 3 runs. Targets: the five under 0.5 s, 200 under 3 s.
+2. cfn-lint (`cfn-lint --include-checks I`) over the templates rendered for each size,
+   one run per size.
+3. Five models only: a deploy of dev to a fresh local emulator (moto server, on a free
+   port) from nothing, then a no-op redeploy, both with `sceptre launch -y dev`.
+   Sceptre polls stack status every 4 s, so each level of the dependency chain costs
+   about 4 s even on an instant backend.
+
+Run it from anywhere (it finds the repository from its own path):
+
+    make bench                              # everything
+    .venv/bin/python bench/bench.py         # the same
+    .venv/bin/python bench/bench.py --quick # no cfn-lint for 200 models, no emulator
+
+Exits non-zero, with the failing step's output, when a step fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = REPO / ".venv" / "bin"
+EMU_PYTHON = REPO / ".venv-emulator" / "bin" / "python"
+ENV = "dev"
+SIZES = (5, 50, 200)
+REPEATS = 3
+TARGETS = {5: 0.5, 200: 3.0}
+SCEPTRE_POLL_SECONDS = 4
+
+SYNTHETIC_MODEL = """\
+# Synthetic model {n:03d} for bench/bench.py, shaped like models/flu-ar2.yaml.
+sceptre_user_data:
+  model:
+    image: example/synthetic:1.0
+    hub: flusight
+    variables:
+      MODEL_NAME: Synthetic-{n:03d}
+"""
+
+
+class StepFailed(Exception):
+    """A benchmark step failed; the message says which and shows its output."""
+
+
+def tail(text: str, lines: int = 30) -> str:
+    return "\n".join(f"    | {line}" for line in text.rstrip().splitlines()[-lines:])
+
+
+# --- 1. render ---------------------------------------------------------------------------------
+
+def make_root(tmp: Path, models: int) -> Path:
+    """A copy of config/ and models/ with `models - 5` synthetic models added; returns its root."""
+    root = tmp / f"root-{models}"
+    root.mkdir()
+    shutil.copytree(REPO / "models", root / "models")
+    # symlinks=True keeps config/<env>/models as links (they point at ../../models, i.e. the copy).
+    shutil.copytree(REPO / "config", root / "config", symlinks=True)
+    for env_dir in (root / "config").iterdir():
+        link = env_dir / "models"
+        if env_dir.is_dir() and not link.is_symlink():  # recreate, whatever copytree made of it
+            if link.exists():
+                shutil.rmtree(link)
+            link.symlink_to(Path("..") / ".." / "models")
+    real = sorted(p for p in (root / "models").glob("*.yaml") if p.name != "config.yaml")
+    for n in range(1, models - len(real) + 1):
+        (root / "models" / f"synthetic-{n:03d}.yaml").write_text(SYNTHETIC_MODEL.format(n=n))
+    return root
+
+
+def render_once(root: Path, out: Path) -> list[Path]:
+    """What generators.cli.render_env does, for `root` instead of the repository."""
+    from generators import loader, render_spec
+
+    env = loader.load(root, ENV)
+    target = out / env.name
+    if target.exists():
+        shutil.rmtree(target)
+    written = []
+    for path, spec in env.stacks.items():
+        file = out / f"{path}.yaml"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(render_spec(spec))
+        written.append(file)
+    return written
+
+
+def bench_render(root: Path, out: Path, models: int) -> tuple[float, list[float], list[Path]]:
+    from generators.spec import ConfigError
+
+    times, files = [], []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        try:
+            files = render_once(root, out)
+        except ConfigError as err:
+            raise StepFailed(f"render of {models} models: configuration problems:\n"
+                             + "\n".join(f"    {p}" for p in err.problems)) from None
+        times.append(time.perf_counter() - start)
+    stacks = len(files)
+    if stacks != models + 3:
+        raise StepFailed(f"render of {models} models wrote {stacks} templates, expected {models + 3}")
+    return min(times), times, files
+
+
+# --- 2. cfn-lint -------------------------------------------------------------------------------
+
+def bench_cfn_lint(files: list[Path], models: int) -> float:
+    cmd = [str(BIN / "cfn-lint"), "--include-checks", "I", "--", *map(str, files)]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise StepFailed(f"cfn-lint over the {len(files)} templates of {models} models exited "
+                         f"{proc.returncode} after {elapsed:.1f} s; its last 30 lines:\n"
+                         + tail(proc.stdout + proc.stderr))
+    return elapsed
+
+
+# --- 3. emulator deploy ------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_emulator(proc: subprocess.Popen, endpoint: str, log: Path, timeout: float = 60) -> float:
+    start = time.perf_counter()
+    while True:
+        if proc.poll() is not None:
+            raise StepFailed(f"the emulator exited with {proc.returncode} before answering; its log:\n"
+                             + tail(log.read_text()))
+        try:
+            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):
+                return time.perf_counter() - start
+        except OSError:
+            if time.perf_counter() - start > timeout:
+                raise StepFailed(f"the emulator at {endpoint} did not answer within {timeout:.0f} s; its log:\n"
+                                 + tail(log.read_text())) from None
+            time.sleep(0.1)
+
+
+def sceptre_launch(env: dict, what: str) -> float:
+    cmd = [str(BIN / "sceptre"), "--no-colour", "launch", "-y", ENV]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise StepFailed(f"{what}: `sceptre {' '.join(cmd[1:])}` exited {proc.returncode} after {elapsed:.1f} s; "
+                         "its last 30 lines:\n" + tail(proc.stdout + proc.stderr))
+    return elapsed
+
+
+def deployed_stacks(endpoint: str) -> dict[str, str]:
+    """Stack name -> status of this environment's stacks on the emulator."""
+    import boto3
+
+    cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    out = {}
+    for page in cfn.get_paginator("describe_stacks").paginate():
+        for s in page["Stacks"]:
+            if s["StackName"].startswith(f"weekly-models-{ENV}-"):
+                out[s["StackName"]] = s["StackStatus"]
+    return out
+
+
+def bench_emulator(tmp: Path, expected: int) -> dict:
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = tmp / "emulator.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
+    env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_DEFAULT_REGION="us-east-1")
+    with open(log, "w") as log_file:
+        proc = subprocess.Popen([str(EMU_PYTHON), "emulator/server.py", "--port", str(port)],
+                                cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        print(f"  emulator pid {proc.pid} on {endpoint}", flush=True)
+        startup = wait_for_emulator(proc, endpoint, log)
+        first = sceptre_launch(env, "deploy from nothing")
+        stacks = deployed_stacks(endpoint)
+        bad = {n: s for n, s in stacks.items() if not s.endswith("_COMPLETE") or "ROLLBACK" in s}
+        if len(stacks) != expected or bad:
+            raise StepFailed(f"after the deploy the emulator holds {len(stacks)} {ENV} stacks (expected "
+                             f"{expected}); not complete: {bad or 'none'}")
+        again = sceptre_launch(env, "no-op redeploy")
+        return {"startup": startup, "first": first, "again": again, "stacks": len(stacks)}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def dependency_levels() -> int:
+    """Depth of the dev stacks' dependency chain, from the `!stack_output` references in config/."""
+    deps: dict[str, set[str]] = {}
+    env_dir = REPO / "config" / ENV
+    models_config = (env_dir / "models" / "config.yaml").read_text()
+    for path in sorted(env_dir.glob("*.yaml")):
+        if path.name == "config.yaml":
+            continue
+        deps[path.stem] = {s for s in ("network", "iam", "cluster") if f"{s}.yaml::" in path.read_text()}
+    deps["models"] = {s for s in ("network", "iam", "cluster") if f"{s}.yaml::" in models_config}
+
+    def depth(name: str) -> int:
+        return 1 + max((depth(d) for d in deps.get(name, ())), default=0)
+
+    return max(depth(n) for n in deps)
+
+
+# --- main --------------------------------------------------------------------------------------
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="skip cfn-lint for 200 models and the emulator deploys")
+    args = parser.parse_args()
+    wall = time.perf_counter()
+    rows: list[tuple[str, str]] = []
+    notes: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="wm-bench-") as tmp_name:
+            tmp = Path(tmp_name)
+            rendered: dict[int, list[Path]] = {}
+            for models in SIZES:
+                root = make_root(tmp, models)
+                best, times, files = bench_render(root, tmp / f"build-{models}", models)
+                rendered[models] = files
+                runs = ", ".join(f"{t:.3f}" for t in times)
+                print(f"render {ENV}, {models} models ({len(files)} stacks): best {best:.3f} s of [{runs}]",
+                      flush=True)
+                target = f"  (target < {TARGETS[models]:g} s{'' if best < TARGETS[models] else ', MISSED'})" \
+                    if models in TARGETS else ""
+                rows.append((f"render {ENV}, {models} models:", f"{best:6.2f} s{target}"))
+            for models in SIZES:
+                if args.quick and models == 200:
+                    rows.append((f"cfn-lint, {models} models:", "  skipped (--quick)"))
+                    continue
+                print(f"cfn-lint over {len(rendered[models])} templates ({models} models) ...", flush=True)
+                elapsed = bench_cfn_lint(rendered[models], models)
+                print(f"  {elapsed:.2f} s", flush=True)
+                rows.append((f"cfn-lint, {models} models:", f"{elapsed:6.2f} s"))
+            if args.quick:
+                rows.append(("emulator deploys:", "  skipped (--quick)"))
+            else:
+                expected = len(rendered[5])
+                print(f"emulator: sceptre launch -y {ENV} ({expected} stacks), from nothing then again ...",
+                      flush=True)
+                r = bench_emulator(tmp, expected)
+                print(f"  emulator answered after {r['startup']:.2f} s; deploy {r['first']:.2f} s; "
+                      f"no-op redeploy {r['again']:.2f} s", flush=True)
+                rows.append((f"emulator deploy from nothing ({r['stacks']} stacks):", f"{r['first']:6.2f} s"))
+                rows.append(("emulator no-op redeploy:", f"{r['again']:6.2f} s"))
+                levels = dependency_levels()
+                notes.append(f"note: Sceptre polls stack status every {SCEPTRE_POLL_SECONDS} s, so each level of "
+                             f"the dependency chain ({levels} levels here) costs "
+                             f"~{SCEPTRE_POLL_SECONDS} s even on an instant backend "
+                             f"(~{levels * SCEPTRE_POLL_SECONDS} s for a launch that changes every level).")
+    except StepFailed as err:
+        print(f"\nbench FAILED: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    total = time.perf_counter() - wall
+    width = max(len(label) for label, _ in rows) + 1
+    print(f"\nweekly-models benchmark (Python {platform.python_version()}, {os.cpu_count()} cores)")
+    for label, value in rows:
+        print(f"{label:<{width}} {value}")
+    for note in notes:
+        print(note)
+    print(f"whole benchmark: {total:.1f} s{' (--quick)' if args.quick else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
