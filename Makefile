@@ -108,8 +108,8 @@ ifeq ($(ENV),local)
 	@$(EMU_ENV) $(SCEPTRE) --no-colour launch -y dev
 	@$(EMU_ENV) $(WM) report local
 else
-	@$(WM) deployable $(ENV)
 	@$(WM) aws-check $(ENV)
+	@$(WM) deployable $(ENV)
 	@$(SCEPTRE) --no-colour launch -y $(ENV)
 	@$(WM) report $(ENV)
 endif

@@ -82,11 +82,13 @@ def cmd_deployable(args) -> None:
 
 
 def _boto(service: str):
+    """A client in the project's region (config/config.yaml), whatever the local AWS profile says."""
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(connect_timeout=3, read_timeout=30,
-                                               retries={"max_attempts": 2, "mode": "standard"}))
+    return boto3.client(service, region_name=loader.project_region(ROOT),
+                        config=Config(connect_timeout=3, read_timeout=30,
+                                      retries={"max_attempts": 2, "mode": "standard"}))
 
 
 def cmd_aws_check(args) -> None:

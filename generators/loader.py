@@ -54,6 +54,15 @@ def _section(data: dict, rel: str, section: str, problems: list[Problem]):
     return user.get(section)
 
 
+def project_region(root: Path) -> str:
+    """The region every stack is deployed to: `region` in config/config.yaml."""
+    rel = SECTION_FILES["project"]
+    region = _read(root / rel, rel).get("region")
+    if not isinstance(region, str) or not region:
+        raise ConfigError([Problem(rel, "region", "is required, e.g. region: us-east-1")])
+    return region
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str

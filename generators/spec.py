@@ -283,7 +283,7 @@ class ModelStack:
 
 
 def resolve(stack_path: str, user_data: dict) -> EnvStack | ModelStack:
-    """Validate one stack's sceptre_user_data; `stack_path` is Sceptre's, e.g. dev/models/flu_ar2."""
+    """Validate one stack's sceptre_user_data; `stack_path` is Sceptre's, e.g. dev/models/flu-ar2."""
     env, _, rest = stack_path.partition("/")
     model = rest.split("/", 1)[1] if rest.startswith("models/") else None
     problems: list[Problem] = []
