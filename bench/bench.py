@@ -88,33 +88,22 @@ def make_root(tmp: Path, models: int) -> Path:
 
 
 def render_once(root: Path, out: Path) -> list[Path]:
-    """What generators.cli.render_env does, for `root` instead of the repository."""
-    from generators import loader, render_spec
+    """Exactly what `make render` runs, for `root` instead of the repository."""
+    from generators.cli import render_env
 
-    env = loader.load(root, ENV)
-    target = out / env.name
-    if target.exists():
-        shutil.rmtree(target)
-    written = []
-    for path, spec in env.stacks.items():
-        file = out / f"{path}.yaml"
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(render_spec(spec))
-        written.append(file)
-    return written
+    return render_env(ENV, out, root)
 
 
 def bench_render(root: Path, out: Path, models: int) -> tuple[float, list[float], list[Path]]:
-    from generators.spec import ConfigError
+    from generators.cli import Failure
 
     times, files = [], []
     for _ in range(REPEATS):
         start = time.perf_counter()
         try:
             files = render_once(root, out)
-        except ConfigError as err:
-            raise StepFailed(f"render of {models} models: configuration problems:\n"
-                             + "\n".join(f"    {p}" for p in err.problems)) from None
+        except Failure as err:
+            raise StepFailed(f"render of {models} models: {err}") from None
         times.append(time.perf_counter() - start)
     stacks = len(files)
     if stacks != models + 3:

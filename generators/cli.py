@@ -35,9 +35,9 @@ def _config_env(env: str) -> str:
     return CONFIG_ENVS[env]
 
 
-def _load(env: str) -> loader.Environment:
+def _load(env: str, root: Path | None = None) -> loader.Environment:
     try:
-        return loader.load(ROOT, _config_env(env))
+        return loader.load(root or ROOT, _config_env(env))
     except ConfigError as err:
         lines = "\n".join(f"  {p}" for p in err.problems)
         raise Failure(f"configuration problems ({len(err.problems)}), nothing was rendered or deployed:\n{lines}", 2)
@@ -50,9 +50,9 @@ def cmd_validate(args) -> None:
         print(f"  still to set before deploying to AWS: {p}")
 
 
-def render_env(env: str, out: Path) -> list[Path]:
+def render_env(env: str, out: Path, root: Path | None = None) -> list[Path]:
     """Write every stack's template to out/<env>/<stack path>.yaml; returns the files written."""
-    e = _load(env)
+    e = _load(env, root)
     target = out / e.name
     if target.exists():
         shutil.rmtree(target)  # no stale template of a removed model survives
@@ -67,7 +67,9 @@ def render_env(env: str, out: Path) -> list[Path]:
 
 def cmd_render(args) -> None:
     files = render_env(args.env, Path(args.out))
-    print(f"rendered {len(files)} templates to {Path(args.out) / _config_env(args.env)}/")
+    target = Path(args.out).resolve() / _config_env(args.env)
+    shown = target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target
+    print(f"rendered {len(files)} templates to {shown}/")
 
 
 def cmd_deployable(args) -> None:

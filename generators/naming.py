@@ -1,8 +1,8 @@
 """Every AWS name this project builds, in one place.
 
-Names built from a model's directory name go through `slug`, the one sanitising
-function (model file names are already in its form; anything else built from a name passes through it). All names of an
-environment start with `weekly-models-<env>-` so that IAM policies can be scoped
+Names built from a model's name go through `slug`, the one sanitising function
+(model file names are already in its form: lower-case letters, digits, '-'). All names
+of an environment start with `weekly-models-<env>-` so that IAM policies can be scoped
 to exactly this environment's resources, and so that nothing here collides with
 the hand-built setup (families like `flu-ar2-model`) while both exist.
 """
