@@ -133,17 +133,24 @@ def _require_endpoint(endpoint: str | None) -> None:
         cmd_emulator_wait(args)
 
 
-def cmd_report(args) -> None:
-    """Print each deployed stack's outputs, and the resources the emulator did not create."""
-    _require_endpoint(args.endpoint)
+def missing_resources(template: str, created: set[str]) -> list[tuple[str, str]]:
+    """(type, logical ID) of every resource of `template` that is not among `created`."""
     import yaml
-    from botocore.exceptions import ClientError
 
     from .loader import _SceptreYaml
 
+    resources = yaml.load(template, Loader=_SceptreYaml)["Resources"]  # noqa: S506 - SafeLoader subclass
+    return sorted((r["Type"], logical) for logical, r in resources.items() if logical not in created)
+
+
+def cmd_report(args) -> None:
+    """Print each deployed stack's outputs, and the resources the emulator did not create."""
+    _require_endpoint(args.endpoint)
+    from botocore.exceptions import ClientError
+
     cfn = _boto("cloudformation")
     e = _load(args.env)
-    missing_total = {}
+    missing_total: dict[str, list[str]] = {}
     for path, spec in e.stacks.items():
         name = f"weekly-models-{path.replace('/', '-')}"
         try:
@@ -155,11 +162,10 @@ def cmd_report(args) -> None:
         for o in sorted(stack.get("Outputs", []), key=lambda o: o["OutputKey"]):
             print(f"    {o['OutputKey']:20} {o['OutputValue']}")
         if args.endpoint:
-            template = yaml.load(render_spec(spec), Loader=_SceptreYaml)  # noqa: S506
-            have = {r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]}
-            for logical, res in sorted(template["Resources"].items()):
-                if logical not in have:
-                    missing_total.setdefault(res["Type"], []).append(f"{path}:{logical}")
+            created = {r["LogicalResourceId"]
+                       for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]}
+            for kind, logical in missing_resources(render_spec(spec), created):
+                missing_total.setdefault(kind, []).append(f"{path}:{logical}")
     if args.endpoint:
         print(f"\nendpoint: {args.endpoint} (export AWS_ENDPOINT_URL={args.endpoint} to use the AWS CLI or boto3 on it)")
         if missing_total:

@@ -170,3 +170,43 @@ def test_a_stopped_emulator_gives_a_clear_error_not_a_hang():
     assert result.returncode != 0
     assert f"emulator at http://127.0.0.1:{port} is not answering" in result.stderr
     assert "make emulator-start" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_type_the_emulator_skips_is_reported_not_claimed(emulator, aws):
+    """moto skips AWS::CloudWatch::Alarm yet says CREATE_COMPLETE; the deploy report must list it."""
+    from generators.cli import missing_resources
+
+    template = """---
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+  Alarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      MetricName: ApproximateNumberOfMessagesVisible
+      Namespace: AWS/SQS
+      Statistic: Maximum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+"""
+    cfn = aws("cloudformation")
+    cfn.create_stack(StackName="probe-unmodelled", TemplateBody=template)
+    try:
+        assert cfn.describe_stacks(StackName="probe-unmodelled")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+        created = {r["LogicalResourceId"] for r in
+                   cfn.list_stack_resources(StackName="probe-unmodelled")["StackResourceSummaries"]}
+        assert missing_resources(template, created) == [("AWS::CloudWatch::Alarm", "Alarm")]
+    finally:
+        cfn.delete_stack(StackName="probe-unmodelled")
+
+
+def test_deploy_to_aws_without_credentials_stops_at_once(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true")  # no ~/.aws, no instance role
+    result = subprocess.run(["make", "--no-print-directory", "deploy", "ENV=dev"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "no AWS credentials found" in result.stderr and "`make deploy` alone" in result.stderr
+    assert "Traceback" not in result.stderr
