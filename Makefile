@@ -87,10 +87,10 @@ emulator-start: $(EMU_VENV)/.installed $(BIN)/.installed ## Start the local AWS 
 	@if $(WM) emulator-wait $(ENDPOINT) --timeout 0 2>/dev/null; then \
 		echo "emulator already running at $(ENDPOINT)"; \
 	else \
-		nohup $(EMU_VENV)/bin/python emulator/server.py --port $(EMULATOR_PORT) > $(EMU_DIR)/server.log 2>&1 & \
+		nohup $(EMU_VENV)/bin/python emulator/server.py --port $(EMULATOR_PORT) > $(EMU_DIR)/server-$(EMULATOR_PORT).log 2>&1 & \
 		echo $$! > $(EMU_DIR)/server-$(EMULATOR_PORT).pid; \
 		$(WM) emulator-wait $(ENDPOINT) --timeout 30; \
-		echo "emulator started at $(ENDPOINT) (log: $(EMU_DIR)/server.log)"; \
+		echo "emulator started at $(ENDPOINT) (log: $(EMU_DIR)/server-$(EMULATOR_PORT).log)"; \
 	fi
 
 emulator-stop: ## Stop the local AWS emulator

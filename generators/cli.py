@@ -93,11 +93,19 @@ def _boto(service: str):
                                       retries={"max_attempts": 2, "mode": "standard"}))
 
 
+def _endpoint_overrides() -> list[str]:
+    return sorted(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL"))
+
+
 def cmd_aws_check(args) -> None:
     """Stop at once, with the way out, when there are no usable AWS credentials."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    if _endpoint_overrides():
+        names = ", ".join(_endpoint_overrides())
+        raise Failure(f"{names} is set, so AWS calls would go to {os.environ[_endpoint_overrides()[0]]} "
+                      f"instead of AWS; for ENV={args.env} run: unset {names.replace(',', '')}", 4)
     how = ("Configure credentials (aws configure sso, or AWS_PROFILE=<profile>, or "
            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and try again; "
            "`make deploy` alone deploys everything to the local emulator with no account.")
@@ -122,8 +130,9 @@ def cmd_emulator_wait(args) -> None:
                 return
         except OSError as err:
             if time.monotonic() > deadline:
+                port = args.endpoint.rsplit(":", 1)[-1]
                 raise Failure(f"the local AWS emulator at {args.endpoint} is not answering ({err}). "
-                              "Start it with: make emulator-start (its log is .emulator/server.log)", 5)
+                              f"Start it with: make emulator-start (its log: .emulator/server-{port}.log)", 5)
             time.sleep(0.2)
 
 
@@ -236,11 +245,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
     p.set_defaults(func=cmd_secret)
     args = parser.parse_args(argv)
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         args.func(args)
     except Failure as err:
         print(f"error: {err}", file=sys.stderr)
         return err.code
+    except ConfigError as err:
+        lines = "\n".join(f"  {p}" for p in err.problems)
+        print(f"error: configuration problems ({len(err.problems)}):\n{lines}", file=sys.stderr)
+        return 2
+    except ClientError as err:  # AWS said no: its own words, without the request
+        print(f"error: AWS refused: {err.response['Error'].get('Code')}: "
+              f"{err.response['Error'].get('Message')}", file=sys.stderr)
+        return 1
+    except BotoCoreError as err:
+        print(f"error: could not reach AWS: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

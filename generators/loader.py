@@ -34,6 +34,11 @@ def _read(path: Path, rel: str) -> dict:
         data = yaml.load(path.read_text(), Loader=_SceptreYaml)  # noqa: S506 - SafeLoader subclass
     except FileNotFoundError:
         raise ConfigError([Problem(rel, "(file)", "file not found")]) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError([Problem(rel, "(file)", f"not UTF-8 text ({err.reason} at byte {err.start}); "
+                                   "save it as UTF-8")]) from None
+    except OSError as err:
+        raise ConfigError([Problem(rel, "(file)", f"cannot be read: {err.strerror}")]) from None
     except yaml.YAMLError as err:
         raise ConfigError([Problem(rel, "(file)", f"not valid YAML: {err}".replace("\n", " "))]) from None
     if data is None:
@@ -75,7 +80,7 @@ class Environment:
     @property
     def placeholders(self) -> list[Problem]:
         """Values still marked PLACEHOLDER(...): fine locally, refused on a real account."""
-        return sorted({p for m in self.models for p in m.placeholders})
+        return sorted({p for s in self.stacks.values() for p in s.placeholders})
 
 
 def user_data(root: Path, env: str) -> dict[str, dict]:
@@ -91,6 +96,9 @@ def user_data(root: Path, env: str) -> dict[str, dict]:
     }
     out: dict[str, dict] = {}
     env_dir = root / "config" / env
+    if not (env_dir / "models").is_dir():
+        raise ConfigError([Problem(f"config/{env}/models", "(file)", "must be the link ../../models (ln -s "
+                                   "../../models config/" + env + "/models); with git, keep core.symlinks on")])
     for path in sorted(env_dir.glob("*.yaml")):
         if path.name != "config.yaml":
             out[f"{env}/{path.stem}"] = {**common, "stack": f"{env}/{path.stem}"}
@@ -101,6 +109,9 @@ def user_data(root: Path, env: str) -> dict[str, dict]:
         model = _section(_read(path, rel), rel, "model", problems)
         stack = f"{env}/models/{path.stem}"
         out[stack] = {**common, "model": model, "stack": stack}
+    if not any(path.startswith(f"{env}/models/") for path in out):
+        problems.append(Problem("models/", "(file)", "no model is declared; add models/<name>.yaml "
+                                "(README: Add a model)"))
     if problems:
         raise ConfigError(problems)
     return out
@@ -110,6 +121,10 @@ def load(root: Path, env: str) -> Environment:
     """Validate every stack of `env`; raise ConfigError with all problems found."""
     problems: list[Problem] = []
     stacks: dict = {}
+    try:
+        project_region(root)
+    except ConfigError as err:
+        problems += err.problems
     for path, data in user_data(root, env).items():
         try:
             stacks[path] = resolve(path, data)

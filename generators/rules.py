@@ -27,9 +27,15 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
                       731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
-# Words that mark an environment variable name as a secret.
-SECRET_WORDS = {"TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "CREDENTIAL",
-                "CREDENTIALS", "KEY", "KEYS", "APIKEY", "PRIVATE"}
+# A name holding one of these anywhere looks like a secret (SLACKTOKEN, DBPASSWORD) ...
+SECRET_SUBSTRINGS = ("TOKEN", "SECRET", "PASSW", "CREDENTIAL", "APIKEY", "PRIVATE")
+# ... and so does one with one of these as a whole '_'-separated word (API_KEY, DB_PASS),
+# which as substrings would catch harmless names (MONKEY, PASSAGE).
+SECRET_WORDS = {"KEY", "KEYS", "PAT", "PWD", "PASS"}
+# Values that are credentials whatever their name: Slack and GitHub tokens, AWS access
+# key IDs, and URLs with a password in them.
+SECRET_VALUE = re.compile(r"xox[abposr]-|\bgh[pousr]_[A-Za-z0-9]{20,}|github_pat_|\bAKIA[0-9A-Z]{16}\b"
+                          r"|://[^/\s:@]+:[^/\s@]+@")
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PLACEHOLDER = re.compile(r"PLACEHOLDER\(([^)]*)\)")
@@ -60,7 +66,15 @@ def env_var_name(name: str) -> str | None:
 
 
 def looks_secret(name: str) -> bool:
-    return any(part in SECRET_WORDS for part in name.upper().split("_"))
+    upper = name.upper()
+    return any(s in upper for s in SECRET_SUBSTRINGS) or any(p in SECRET_WORDS for p in upper.split("_"))
+
+
+def secret_value(value: str) -> str | None:
+    if SECRET_VALUE.search(value):
+        return ("this value looks like a credential (a token, an access key or a URL with a password); "
+                "never put it in configuration: store it with make secret and list its name in secrets")
+    return None
 
 
 def secret_name(name: str) -> str | None:

@@ -15,6 +15,7 @@ generators take, or raises `ConfigError` listing every problem with its file and
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 import typing
 from dataclasses import dataclass, field, replace
@@ -98,14 +99,19 @@ class PermissionSpec(_Strict):
         for a in v:
             if "*" in a or ":" not in a:
                 raise ValueError(f"action {a!r} must be one named action like s3:GetObject, without '*'")
+            if a.split(":", 1)[0].lower() in ("iam", "sts"):
+                raise ValueError(f"action {a!r} would let the model change or take on other roles; "
+                                 "a model's code needs data permissions (s3, ...), not iam or sts")
         return v
 
     @field_validator("resources")
     @classmethod
     def _resources(cls, v):
         for r in v:
-            if not r.startswith("arn:"):
-                raise ValueError(f"resource {r!r} must be an ARN scoped to what the model needs")
+            parts = r.split(":", 5)
+            if len(parts) != 6 or parts[0] != "arn" or not parts[2] or "*" in parts[2] or parts[5] in ("", "*"):
+                raise ValueError(f"resource {r!r} must be an ARN of a named service and resource, "
+                                 "e.g. arn:aws:s3:::lab-data/*")
         return v
 
 
@@ -154,6 +160,41 @@ class NetworkSpec(_Strict):
     existing_vpc_id: str | None = Field(None, description="Use this VPC instead of creating one (default none).")
     existing_subnet_ids: tuple[str, ...] = Field((), description="Public subnets of existing_vpc_id.")
 
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr(cls, v):
+        try:
+            net = ipaddress.IPv4Network(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not an IPv4 network; use one like 10.20.0.0/16") from None
+        if net.prefixlen > 23:
+            raise ValueError(f"{v} is too small for two /24 subnets; use a /23 or larger, e.g. 10.20.0.0/16")
+        return v
+
+    @field_validator("existing_vpc_id")
+    @classmethod
+    def _vpc(cls, v):
+        if v is not None and not re.fullmatch(r"vpc-[0-9a-f]{8,17}", v):
+            raise ValueError(f"{v!r} is not a VPC ID; use one like vpc-0123456789abcdef0")
+        return v
+
+    @field_validator("existing_subnet_ids")
+    @classmethod
+    def _subnets(cls, v):
+        for subnet in v:
+            if not re.fullmatch(r"subnet-[0-9a-f]{8,17}", subnet):
+                raise ValueError(f"{subnet!r} is not a subnet ID; use one like subnet-0123456789abcdef0")
+        if len(set(v)) != len(v):
+            raise ValueError("a subnet is listed twice; name two different subnets in two zones")
+        return v
+
+
+def _kms_key(v: str | None) -> str | None:
+    if v is not None and not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/mrk-[0-9a-f]{32}", v):
+        raise ValueError(f"{v!r} is not a KMS key ARN; use the key's full ARN, "
+                         "arn:aws:kms:<region>:<account>:key/<key id> (IAM cannot scope to an alias)")
+    return v
+
 
 class EnvironmentSpec(_Strict):
     """config/<env>/config.yaml, sceptre_user_data.environment: what differs per environment."""
@@ -170,6 +211,8 @@ class EnvironmentSpec(_Strict):
     logs_kms_key_arn: str | None = Field(
         None, description="Customer-managed KMS key for the log groups (default none: CloudWatch's own encryption).")
     model_overrides: dict[str, ModelOverride] = Field(default_factory=dict)
+
+    _kms = field_validator("secrets_kms_key_arn", "logs_kms_key_arn")(_kms_key)
 
     @field_validator("log_retention_days")
     @classmethod
@@ -252,6 +295,7 @@ class EnvStack:
     env: str
     kind: str
     environment: EnvironmentSpec
+    placeholders: tuple[Problem, ...] = ()  # values still to be set; block real deploys only
 
     @property
     def cluster_name(self) -> str:
@@ -282,16 +326,35 @@ class ModelStack:
         return naming.family(self.env, self.name)
 
 
+def _placeholders(data, section: str, env: str, model: str | None, loc=()) -> list[Problem]:
+    """Every PLACEHOLDER(...) left in a section, wherever it is."""
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _placeholders(v, section, env, model, (*loc, k))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _placeholders(v, section, env, model, (*loc, i))]
+    if isinstance(data, str):
+        return [Problem(_where(section, env, model), _field(section, loc),
+                        f"still a placeholder ({m.group(1)}); set the real value", placeholder=True)
+                for m in rules.PLACEHOLDER.finditer(data)]
+    return []
+
+
 def resolve(stack_path: str, user_data: dict) -> EnvStack | ModelStack:
     """Validate one stack's sceptre_user_data; `stack_path` is Sceptre's, e.g. dev/models/flu-ar2."""
     env, _, rest = stack_path.partition("/")
     model = rest.split("/", 1)[1] if rest.startswith("models/") else None
+    if model is None and rest not in STACK_KINDS:
+        raise ConfigError([Problem(f"config/{stack_path}.yaml", "(file name)",
+                                   f"no stack kind {rest!r}; the stacks of an environment are "
+                                   f"{', '.join(STACK_KINDS)} and models/<name>")])
     problems: list[Problem] = []
     unknown = set(user_data) - {"project", "environment", "model", "stack"}
     for key in sorted(unknown):
         problems.append(Problem(_where("model" if model else "environment", env, model),
                                 f"sceptre_user_data.{key}",
                                 "unknown section; use project, environment or model"))
+    sections = ("project", "environment", "model") if model else ("project", "environment")
+    placeholders = tuple(sorted({p for s in sections for p in _placeholders(user_data.get(s), s, env, model)}))
     project = _parse(ProjectSpec, user_data.get("project"), "project", env, model, problems)
     environment = _parse(EnvironmentSpec, user_data.get("environment"), "environment", env, model, problems)
     if environment is not None:
@@ -299,15 +362,14 @@ def resolve(stack_path: str, user_data: dict) -> EnvStack | ModelStack:
     if model is None:
         if problems:
             raise ConfigError(problems)
-        return EnvStack(env=env, kind=rest, environment=environment)
+        return EnvStack(env=env, kind=rest, environment=environment, placeholders=placeholders)
     spec = _parse(ModelSpec, user_data.get("model"), "model", env, model, problems)
     if spec is None or project is None or environment is None:
         raise ConfigError(problems)
     result = _model_stack(env, model, project, environment, spec, problems)
-    errors = [p for p in problems if not p.placeholder]
-    if errors:
-        raise ConfigError(errors)
-    return replace(result, placeholders=tuple(sorted(set(problems))))
+    if problems:
+        raise ConfigError(problems)
+    return replace(result, placeholders=placeholders)
 
 
 def _env_problems(env: str, e: EnvironmentSpec) -> list[Problem]:
@@ -360,9 +422,13 @@ def _model_stack(env, model, project, environment, spec, problems) -> ModelStack
                                     f"store it with: make secret ENV={env} NAME={name}"))
         if name in spec.secrets:
             problems.append(Problem(file, loc, f"{name} is also a secret; a name is either plain or secret"))
-        for m in rules.PLACEHOLDER.finditer(value):
-            problems.append(Problem(file, loc, f"still a placeholder ({m.group(1)}); set the real value",
-                                    placeholder=True))
+        problem = rules.secret_value(value)
+        if problem:
+            problems.append(Problem(file, loc, problem))
+    if env == "prod" and "DRY_RUN" in spec.secrets:
+        problems.append(Problem(mfile, _field("model", ["secrets"]),
+                                "prod must not have DRY_RUN at all, not even as a secret: the container "
+                                "treats its presence as a dry run; remove it from secrets"))
     if env == "prod" and "DRY_RUN" in merged:
         _, file, loc = merged["DRY_RUN"]
         problems.append(Problem(file, loc, "prod must not set DRY_RUN at all: the container treats "

@@ -293,6 +293,35 @@ CASES = [
      MODEL, F + "capacity", "'FARGATE' or 'FARGATE_SPOT'"),
     ("model file without an image", "dev", MODEL, lambda d: d["sceptre_user_data"]["model"].pop("image"),
      MODEL, F + "image", "is required"),
+    # --- network, keys, permissions, credentials in values
+    ("VPC CIDR that is not a network", "dev", DEV, environment("network", "vpc_cidr", value="banana"),
+     DEV, E + "network.vpc_cidr", "use one like 10.20.0.0/16"),
+    ("VPC CIDR too small for two subnets", "dev", DEV, environment("network", "vpc_cidr", value="10.0.0.0/24"),
+     DEV, E + "network.vpc_cidr", "/23 or larger"),
+    ("existing VPC ID malformed", "prod", PROD, environment("network", value={
+        "existing_vpc_id": "vpc-x", "existing_subnet_ids": ["subnet-0aaa1111", "subnet-0bbb2222"]}),
+     PROD, E + "network.existing_vpc_id", "vpc-0123456789abcdef0"),
+    ("the same subnet twice", "prod", PROD, environment("network", value={
+        "existing_vpc_id": "vpc-0abc12345", "existing_subnet_ids": ["subnet-0aaa1111", "subnet-0aaa1111"]}),
+     PROD, E + "network.existing_subnet_ids", "listed twice"),
+    ("KMS key that is not a key ARN", "prod", PROD, environment("secrets_kms_key_arn", value="*"),
+     PROD, E + "secrets_kms_key_arn", "the key's full ARN"),
+    ("task permission on iam", "dev", MODEL, model("task_permissions", value=[
+        {"actions": ["iam:PassRole"], "resources": ["arn:aws:iam::123456789012:role/x"]}]),
+     MODEL, F + "task_permissions.0.actions", "not iam or sts"),
+    ("task permission on every resource of every service", "dev", MODEL, model("task_permissions", value=[
+        {"actions": ["s3:GetObject"], "resources": ["arn:*:*:*:*:*"]}]),
+     MODEL, F + "task_permissions.0.resources", "named service and resource"),
+    ("DRY_RUN as a secret in prod", "prod", MODEL,
+     model("secrets", value=["GH_TOKEN", "GIT_CREDENTIALS", "SLACK_API_TOKEN", "DRY_RUN"]),
+     MODEL, F + "secrets", "not even as a secret"),
+    ("a Slack token as a plain value", "dev", MODEL, model("variables", "MAIN_PY_ARGS", value="--t xoxb-1-2"),
+     MODEL, F + "variables.MAIN_PY_ARGS", "looks like a credential"),
+    ("a password inside a hub URL", "dev", PROJECT,
+     project("hubs", "flusight", "repo_url", value="https://me:hunter2@github.com/reichlab/FluSight-forecast-hub"),
+     PROJECT, P + "hubs.flusight.repo_url", "looks like a credential"),
+    ("a secret word inside a name", "dev", MODEL, model("variables", "SLACKTOKEN", value="x"),
+     MODEL, F + "variables.SLACKTOKEN", "make secret ENV=dev NAME=SLACKTOKEN"),
 ]
 
 
@@ -419,3 +448,12 @@ def test_deployable_prod_passes_once_placeholders_are_set(root, capsys):
                                       value="https://github.com/reichlab/covid19-forecast-hub")))
     assert cli.main(["deployable", "prod"]) == 0
     assert "prod: configuration valid" in capsys.readouterr().out
+
+
+def test_a_placeholder_anywhere_blocks_deployable(root, capsys):
+    edit_yaml(root / "config" / "dev" / "config.yaml",
+              environment("cluster_name", value="PLACEHOLDER(the lab's cluster)"))
+    assert cli.main(["validate", "dev"]) == 0
+    assert cli.main(["deployable", "dev"]) == 3
+    err = capsys.readouterr().err
+    assert "config/dev/config.yaml: sceptre_user_data.environment.cluster_name: still a placeholder" in err

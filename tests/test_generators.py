@@ -20,15 +20,15 @@ def template(stack: str, environment=None, model=None) -> dict:
 
 
 def test_existing_vpc_creates_only_the_security_group():
-    t = template("prod/network", {"network": {"existing_vpc_id": "vpc-0abc",
-                                              "existing_subnet_ids": ["subnet-1", "subnet-2"]}})
+    t = template("prod/network", {"network": {"existing_vpc_id": "vpc-0abc12345",
+                                              "existing_subnet_ids": ["subnet-0aaa1111", "subnet-0bbb2222"]}})
     assert [r["Type"] for r in t["Resources"].values()] == ["AWS::EC2::SecurityGroup"]
-    assert t["Resources"]["TaskSecurityGroup"]["Properties"]["VpcId"] == "vpc-0abc"
+    assert t["Resources"]["TaskSecurityGroup"]["Properties"]["VpcId"] == "vpc-0abc12345"
     spec = resolve("prod/network", {"project": {}, "stack": "prod/network", "environment": {"network": {
-        "existing_vpc_id": "vpc-0abc", "existing_subnet_ids": ["subnet-1", "subnet-2"]}}})
+        "existing_vpc_id": "vpc-0abc12345", "existing_subnet_ids": ["subnet-0aaa1111", "subnet-0bbb2222"]}}})
     outputs = build(spec).to_dict()["Outputs"]
-    assert outputs["SubnetIds"]["Value"] == {"Fn::Join": [",", ["subnet-1", "subnet-2"]]}
-    assert outputs["VpcId"]["Value"] == "vpc-0abc"
+    assert outputs["SubnetIds"]["Value"] == {"Fn::Join": [",", ["subnet-0aaa1111", "subnet-0bbb2222"]]}
+    assert outputs["VpcId"]["Value"] == "vpc-0abc12345"
 
 
 def test_new_vpc_has_two_public_subnets_in_two_zones_and_no_nat():

@@ -132,6 +132,11 @@ def test_secrets_only_as_secrets_entries_from_the_environments_parameter_store(t
                 assert str(ref).endswith(f":parameter/weekly-models/{env}/{name}"), ref
 
 
+def test_the_stateful_resources_are_there_to_check(templates):
+    kinds = [r["Type"] for _, _, r in resources(templates) if r["Type"] in STATEFUL]
+    assert kinds.count("AWS::Logs::LogGroup") == kinds.count("AWS::SQS::Queue") == 10
+
+
 @pytest.mark.parametrize("kind", sorted(STATEFUL))
 def test_every_stateful_resource_has_explicit_deletion_policies(templates, kind):
     for path, logical, r in resources(templates, kind):

@@ -74,7 +74,7 @@ class EcsCluster(CloudFormationModel):
 
 
 class EcsTaskDefinition(CloudFormationModel):
-    """Registers revisions through moto's ECS backend with every property; returns moto's TaskDefinition."""
+    """Registers revisions through moto's ECS backend with every property it holds; returns moto's TaskDefinition."""
 
     @staticmethod
     def cloudformation_name_type() -> str:

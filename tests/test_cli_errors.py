@@ -1,0 +1,100 @@
+"""Broken files and environments through the real command line: a clear message, exit 2, no traceback.
+
+Each case runs `python -m generators.cli validate dev` in a subprocess, on a copy of the
+repository's configuration and of the generators package (so its ROOT is the copy).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.fixture
+def copy(tmp_path) -> Path:
+    shutil.copytree(ROOT / "generators", tmp_path / "generators", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "models", tmp_path / "models")
+    shutil.copytree(ROOT / "config", tmp_path / "config", symlinks=True)
+    return tmp_path
+
+
+def wm(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run([sys.executable, "-m", "generators.cli", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def yaml_syntax_error(root):
+    (root / "models" / "flu-ar2.yaml").write_text("sceptre_user_data:\n  model: [unclosed\n")
+
+
+def not_utf8(root):
+    (root / "models" / "flu-ar2.yaml").write_bytes(b"# caf\xe9\nsceptre_user_data: {}\n")
+
+
+def a_list(root):
+    (root / "models" / "flu-ar2.yaml").write_text("- image: reichlab/flu_ar2:1.2\n")
+
+
+def a_directory(root):
+    (root / "models" / "zz.yaml").mkdir()
+
+
+def extra_stack(root):
+    (root / "config" / "dev" / "extra.yaml").write_text("template:\n  path: extra.py\n")
+
+
+def no_env_config(root):
+    (root / "config" / "dev" / "config.yaml").unlink()
+
+
+def models_link_missing(root):
+    (root / "config" / "dev" / "models").unlink()
+
+
+def no_models(root):
+    for f in (root / "models").glob("*.yaml"):
+        if f.name != "config.yaml":
+            f.unlink()
+
+
+def no_region(root):
+    path = root / "config" / "config.yaml"
+    path.write_text(path.read_text().replace("region: us-east-1\n", ""))
+
+
+@pytest.mark.parametrize("break_it,file,words", [
+    (yaml_syntax_error, "models/flu-ar2.yaml", "not valid YAML"),
+    (not_utf8, "models/flu-ar2.yaml", "not UTF-8"),
+    (a_list, "models/flu-ar2.yaml", "must be a mapping"),
+    (a_directory, "models/zz.yaml", "cannot be read"),
+    (extra_stack, "config/dev/extra.yaml", "no stack kind 'extra'"),
+    (no_env_config, "config/dev/config.yaml", "file not found"),
+    (models_link_missing, "config/dev/models", "must be the link ../../models"),
+    (no_models, "models/", "no model is declared"),
+    (no_region, "config/config.yaml", "region: is required"),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_broken_input_is_a_message_not_a_traceback(copy, break_it, file, words):
+    break_it(copy)
+    for command in ("validate", "render"):
+        result = wm(copy, command, "dev")
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert f"{file}: " in result.stderr and words in result.stderr, result.stderr
+    assert not (copy / "build").exists()
+
+
+def test_real_account_commands_refuse_an_emulator_endpoint(copy):
+    env = {**os.environ, "PYTHONPATH": str(copy), "AWS_ENDPOINT_URL": "http://127.0.0.1:5055",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    result = subprocess.run([sys.executable, "-m", "generators.cli", "aws-check", "prod"], cwd=copy, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 4
+    assert "AWS_ENDPOINT_URL is set" in result.stderr and "unset AWS_ENDPOINT_URL" in result.stderr
