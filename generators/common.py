@@ -62,11 +62,17 @@ def _represent_dict(dumper, data: dict):
         if tag and isinstance(value, dict):
             return dumper.represent_mapping(tag, value)
         if tag:
-            return dumper.represent_scalar(tag, str(value), style="'" if value == "" else None)
+            text = str(value)
+            return dumper.represent_scalar(tag, text, style="'" if text == "" else "|" if "\n" in text else None)
     return dumper.represent_mapping("tag:yaml.org,2002:map", sorted(data.items()))
 
 
+def _represent_str(dumper, data: str):
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+
 _Dumper.add_representer(dict, _represent_dict)
+_Dumper.add_representer(str, _represent_str)
 
 
 def render(template: Template) -> str:

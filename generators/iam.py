@@ -74,7 +74,7 @@ def build(spec: EnvStack):
         RoleName=naming.scheduler_role_name(env),
         Description=f"EventBridge Scheduler starts weekly-models {env} tasks with this role",
         AssumeRolePolicyDocument=assume_role(
-            "scheduler.amazonaws.com", arn("scheduler", "schedule-group/default")),
+            "scheduler.amazonaws.com", arn("scheduler", f"schedule-group/{naming.schedule_group(env)}")),
         Policies=[iam.Policy(PolicyName="run-model-tasks", PolicyDocument=PolicyDocument(
             Version="2012-10-17",
             Statement=[

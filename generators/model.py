@@ -6,23 +6,28 @@ Creates
 - TaskDefinition `<family>`: Fargate, Linux/X86_64, the model's image, cpu and memory,
   plain environment variables, secrets by Parameter Store name, awslogs non-blocking.
 - TaskRole: only when the model declares `task_permissions` (none of the five does).
-- Schedule `<family>`: EventBridge Scheduler, cron in an IANA time zone, flexible
-  window, optional season dates, retry policy, ENABLED or DISABLED per environment,
-  FARGATE or FARGATE_SPOT, public IP (there is no NAT gateway).
+- Schedule `<family>`: EventBridge Scheduler, in the environment's schedule group, cron
+  in an IANA time zone, flexible window, optional season dates, retry policy, ENABLED or
+  DISABLED per environment, FARGATE or FARGATE_SPOT, public IP (there is no NAT gateway).
+- FailureRule `<family>-failed`: a run of this model that stopped without finishing
+  (failed to start, exited non-zero, Spot interruption) becomes a readable message on
+  the environment's alert topic.
+- FailedStartsAlarm `<family>-failed-starts`: any message in the dead-letter queue.
 
-Takes: ClusterArn (cluster), ExecutionRoleArn and SchedulerRoleArn (iam),
-SubnetIds and SecurityGroupId (network).
+Takes: ClusterArn and ScheduleGroupName (cluster), ExecutionRoleArn and
+SchedulerRoleArn (iam), SubnetIds and SecurityGroupId (network), AlertTopicArn (alerts).
 Outputs: TaskDefinitionArn, LogGroupName, DeadLetterQueueArn, ScheduleName.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 
-from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
+from awacs.aws import Allow, PolicyDocument, Statement
 from awacs.aws import Action as AwacsAction
-from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, ecs, iam, logs, scheduler, sqs
+from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, cloudwatch, ecs, events, iam, logs, scheduler, sqs
 
 from . import naming
 from .common import arn, checkov_skip, env_tags, new_template, stateful, why
@@ -38,6 +43,44 @@ def _season_bound(day: dt.date, tz: str, end: bool) -> str:
     return local.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# What the alert message takes from an ECS Task State Change event.
+ALERT_PATHS = {"task": "$.detail.taskArn", "stopCode": "$.detail.stopCode", "reason": "$.detail.stoppedReason",
+               "exitCode": "$.detail.containers[0].exitCode", "startedAt": "$.detail.startedAt",
+               "stoppedAt": "$.detail.stoppedAt", "taskDefinition": "$.detail.taskDefinitionArn"}
+
+
+def failure_pattern(cluster_arn, family: str) -> dict:
+    """A run of `family` on `cluster_arn` that stopped without finishing.
+
+    Failed to start (TaskFailedToStart: image pull, missing secret, no network), was
+    interrupted (SpotInterruption), or exited by itself with a code other than 0. A
+    person stopping a task (UserInitiated) is not a failure.
+    """
+    return {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
+            "detail": {"clusterArn": [cluster_arn], "group": [f"family:{family}"], "lastStatus": ["STOPPED"],
+                       "$or": [{"stopCode": ["TaskFailedToStart", "SpotInterruption"]},
+                               {"stopCode": ["EssentialContainerExited"],
+                                "containers": {"exitCode": [{"anything-but": 0}]}}]}}
+
+
+def alert_template(spec: ModelStack) -> str:
+    """The alert as JSON fields a person reads top to bottom (a CloudFormation Sub string)."""
+    env, name = spec.env, spec.name
+    group = naming.log_group(env, name).replace("/", "$252F")
+    return json.dumps({
+        "alert": f"weekly-models {env}: a run of {name} did not finish"
+                 + (" (dry run)" if spec.dry_run else ""),
+        "model": name, "environment": env,
+        "exitCode": "<exitCode>", "stopCode": "<stopCode>", "reason": "<reason>",
+        "startedAt": "<startedAt>", "stoppedAt": "<stoppedAt>",
+        "logs": "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}"
+                f"#logsV2:log-groups/log-group/{group}",
+        "logStream": f"ecs/{naming.container_name(env, name)}/ followed by the last part of task",
+        "task": "<task>", "taskDefinition": "<taskDefinition>",
+        "next": f"make logs MODEL={name} ENV={env}",
+    }, indent=1)
+
+
 def build(spec: ModelStack):
     env, name, fam = spec.env, spec.name, spec.family
     t = new_template(f"weekly-models {env}: model {name} ({fam})")
@@ -48,6 +91,9 @@ def build(spec: ModelStack):
         "SubnetIds", Type="List<AWS::EC2::Subnet::Id>", Description="Public subnets (network stack)"))
     p_sg = t.add_parameter(Parameter(
         "SecurityGroupId", Type="AWS::EC2::SecurityGroup::Id", Description="Egress-only group (network stack)"))
+    p_group = t.add_parameter(Parameter(
+        "ScheduleGroupName", Type="String", Description="Scheduler schedule group (cluster stack)"))
+    p_topic = t.add_parameter(Parameter("AlertTopicArn", Type="String", Description="Alert topic (alerts stack)"))
 
     log_props = dict(LogGroupName=naming.log_group(env, name), RetentionInDays=spec.log_retention_days)
     log_meta = why(f"Output of every run of {name}, kept {spec.log_retention_days} days.")
@@ -120,7 +166,7 @@ def build(spec: ModelStack):
     if s.end_date:
         season["EndDate"] = _season_bound(s.end_date, s.timezone, end=True)
     schedule = t.add_resource(scheduler.Schedule(
-        "Schedule", Name=naming.schedule_name(env, name),
+        "Schedule", Name=naming.schedule_name(env, name), GroupName=Ref(p_group),
         Description=f"Runs {name} ({env})",
         ScheduleExpression=s.expression, ScheduleExpressionTimezone=s.timezone,
         FlexibleTimeWindow=window, State=spec.state, **season,
@@ -131,6 +177,24 @@ def build(spec: ModelStack):
                                               MaximumEventAgeInSeconds=s.retry.maximum_event_age_seconds),
             DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(dlq, "Arn"))),
         Metadata=why(f"Starts {name} at {s.expression} {s.timezone} ({spec.state}).")))
+
+    t.add_resource(events.Rule(
+        "FailureRule", Name=naming.failure_rule(env, name), State="ENABLED",
+        Description=f"weekly-models {env}: a run of {name} that did not finish",
+        EventPattern=failure_pattern(Ref(p_cluster), fam),
+        Targets=[events.Target(Id="alert-topic", Arn=Ref(p_topic), InputTransformer=events.InputTransformer(
+            InputPathsMap=ALERT_PATHS, InputTemplate=Sub(alert_template(spec))))],
+        Metadata=why(f"Tells the lab when a run of {name} failed to start, exited non-zero or was interrupted.")))
+    t.add_resource(cloudwatch.Alarm(
+        "FailedStartsAlarm", AlarmName=naming.failed_starts_alarm(env, name),
+        AlarmDescription=f"weekly-models {env}: Scheduler could not start {name}; the reason is in the "
+                         f"message in {naming.dead_letter_queue(env, name)}",
+        Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[cloudwatch.MetricDimension(Name="QueueName", Value=GetAtt(dlq, "QueueName"))],
+        Statistic="Maximum", Period=300, EvaluationPeriods=1, Threshold=0,
+        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+        AlarmActions=[Ref(p_topic)], Tags=env_tags(env),
+        Metadata=why(f"Tells the lab when Scheduler could not start {name} at all (its dead-letter queue).")))
 
     t.add_output(Output("TaskDefinitionArn", Value=Ref(taskdef), Description="Current task definition revision"))
     t.add_output(Output("LogGroupName", Value=Ref(log_group), Description="Where the runs' output goes"))

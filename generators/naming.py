@@ -22,6 +22,7 @@ LIMITS = {
     "dead-letter queue name": 80,
     "task role name": 64,
     "cluster name": 255,
+    "failure rule name": 64,
 }
 
 
@@ -36,6 +37,23 @@ def env_prefix(env: str) -> str:
 
 def cluster_name(env: str) -> str:
     return env_prefix(env)
+
+
+def schedule_group(env: str) -> str:
+    """The environment's own schedule group: Scheduler's metrics and the trust policy name it."""
+    return env_prefix(env)
+
+
+def alert_topic(env: str) -> str:
+    return f"{env_prefix(env)}-alerts"
+
+
+def run_history_log_group(env: str) -> str:
+    return f"/{PROJECT}/{env}/runs"
+
+
+def run_history_rule(env: str) -> str:
+    return f"{env_prefix(env)}-runs"
 
 
 def execution_role_name(env: str) -> str:
@@ -84,6 +102,14 @@ def task_role_name(env: str, model: str) -> str:
     return f"{family(env, model)}-task"
 
 
+def failure_rule(env: str, model: str) -> str:
+    return f"{family(env, model)}-failed"
+
+
+def failed_starts_alarm(env: str, model: str) -> str:
+    return f"{family(env, model)}-failed-starts"
+
+
 def model_names(env: str, model: str) -> dict[str, str]:
     """The length-limited names of one model, keyed as in LIMITS."""
     return {
@@ -93,4 +119,5 @@ def model_names(env: str, model: str) -> dict[str, str]:
         "log group name": log_group(env, model),
         "dead-letter queue name": dead_letter_queue(env, model),
         "task role name": task_role_name(env, model),
+        "failure rule name": failure_rule(env, model),
     }

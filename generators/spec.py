@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import naming, rules
 
-STACK_KINDS = ("network", "iam", "cluster")
+STACK_KINDS = ("network", "iam", "cluster", "alerts")
 # Where each section of sceptre_user_data comes from; `{env}`/`{model}` filled in.
 SECTION_FILES = {
     "project": "config/config.yaml",
@@ -189,6 +189,44 @@ class NetworkSpec(_Strict):
         return v
 
 
+class SlackSpec(_Strict):
+    """AWS Chatbot delivery of the alerts to Slack (authorise the workspace once in the console first)."""
+    workspace_id: str = Field(description="Slack workspace (team) ID shown in the Chatbot console, e.g. T0123ABCD.")
+    channel_id: str = Field(description="Slack channel ID, e.g. C02UELXDPQQ.")
+
+    @field_validator("workspace_id", "channel_id")
+    @classmethod
+    def _slack_id(cls, v):
+        if not re.fullmatch(r"[A-Z0-9]{9,11}|PLACEHOLDER\(.*\)", v):
+            raise ValueError(f"{v!r} is not a Slack ID; use the 9-11 character ID, e.g. C02UELXDPQQ")
+        return v
+
+
+class AlertsSpec(_Strict):
+    """Who hears of a failed or missing run."""
+    emails: tuple[str, ...] = Field((), description="Addresses subscribed to the alert topic (default none); "
+                                    "each confirms once by email.")
+    slack: SlackSpec | None = Field(None, description="Slack delivery through AWS Chatbot (default off).")
+    run_history_retention_days: int = Field(
+        731, description="Days the run history (/weekly-models/<env>/runs) is kept (default 731: two seasons).")
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, v):
+        for e in v:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", e):
+                raise ValueError(f"{e!r} is not an email address")
+        if len(set(v)) != len(v):
+            raise ValueError("an address is listed twice")
+        return v
+
+    @field_validator("run_history_retention_days")
+    @classmethod
+    def _retention(cls, v):
+        _check(rules.log_retention(v))
+        return v
+
+
 def _kms_key(v: str | None) -> str | None:
     if v is not None and not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/mrk-[0-9a-f]{32}", v):
         raise ValueError(f"{v!r} is not a KMS key ARN; use the key's full ARN, "
@@ -211,6 +249,7 @@ class EnvironmentSpec(_Strict):
     logs_kms_key_arn: str | None = Field(
         None, description="Customer-managed KMS key for the log groups (default none: CloudWatch's own encryption).")
     model_overrides: dict[str, ModelOverride] = Field(default_factory=dict)
+    alerts: AlertsSpec = Field(default_factory=AlertsSpec)
 
     _kms = field_validator("secrets_kms_key_arn", "logs_kms_key_arn")(_kms_key)
 
@@ -320,6 +359,10 @@ class ModelStack:
     logs_kms_key_arn: str | None
     placeholders: tuple[Problem, ...] = ()  # values still to be set; block real deploys only
     kind: str = field(default="model")
+
+    @property
+    def dry_run(self) -> bool:
+        return "DRY_RUN" in dict(self.variables)
 
     @property
     def family(self) -> str:

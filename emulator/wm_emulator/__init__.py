@@ -6,12 +6,15 @@ properties or cannot delete. Each module here fixes one type on top of the moto
 backend that serves that type's API, so what a stack creates can be read back through
 the ordinary API, and nothing answers success without doing the work:
 
-- scheduler.py: AWS::Scheduler::Schedule (EventBridge Scheduler), not modelled by moto
+- scheduler.py: AWS::Scheduler::Schedule and ScheduleGroup (EventBridge Scheduler), not
+  modelled by moto
 - ecs.py: AWS::ECS::Cluster and AWS::ECS::TaskDefinition with all their properties
   (moto's own CloudFormation path keeps only a few, e.g. not cpu or Container Insights)
 - ec2.py: AWS::EC2::InternetGateway, VPCGatewayAttachment, Route, RouteTable and
   SubnetRouteTableAssociation can be deleted (moto cannot, so deleting the network
   stack failed with DependencyViolation)
+- events.py: EventBridge rules deliver to SNS topics through moto's SNS backend (moto
+  has no SNS target: PutEvents failed)
 - cloudformation.py: an UpdateStack that changes nothing is refused with "No updates are
   to be performed", as CloudFormation does, for stacks without parameters too
 
@@ -20,11 +23,11 @@ Everything else moto does not model stays absent, and `make deploy` lists it.
 
 from moto.cloudformation import parsing
 
-from . import cloudformation, ec2
+from . import cloudformation, ec2, events
 from .ecs import EcsCluster, EcsTaskDefinition
-from .scheduler import SchedulerSchedule
+from .scheduler import SchedulerSchedule, SchedulerScheduleGroup
 
-EXTENDED_TYPES = (SchedulerSchedule, EcsCluster, EcsTaskDefinition)
+EXTENDED_TYPES = (SchedulerSchedule, SchedulerScheduleGroup, EcsCluster, EcsTaskDefinition)
 
 
 def install() -> list[str]:
@@ -34,4 +37,5 @@ def install() -> list[str]:
     for cls in EXTENDED_TYPES:  # the map keeps the last class of a type: ours come after moto's
         assert parsing.get_model_map()[cls.cloudformation_type()] is cls, cls
     cloudformation.install()
+    events.install()
     return [cls.cloudformation_type() for cls in EXTENDED_TYPES] + ec2.install()

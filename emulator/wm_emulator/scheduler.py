@@ -1,4 +1,4 @@
-"""AWS::Scheduler::Schedule for moto's CloudFormation, on moto's own scheduler backend.
+"""AWS::Scheduler::Schedule and ScheduleGroup for moto's CloudFormation, on moto's own scheduler backend.
 
 - AWS::Scheduler::Schedule: created, updated and deleted through moto's own
   EventBridge Scheduler backend, so `aws scheduler get-schedule` (or boto3) on the
@@ -125,6 +125,59 @@ class SchedulerSchedule(CloudFormationModel):
     def delete(self, account_id: str, region_name: str) -> None:
         self.delete_from_cloudformation_json(
             self.schedule.name, {"Properties": {"GroupName": self.schedule.group_name}}, account_id, region_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+class SchedulerScheduleGroup(CloudFormationModel):
+    """AWS::Scheduler::ScheduleGroup backed by moto's scheduler backend."""
+
+    def __init__(self, group):
+        self.group = group
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.group.name  # what Ref returns for this type
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Scheduler::ScheduleGroup"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.group.arn
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        tags = cloudformation_json.get("Properties", {}).get("Tags", [])
+        return cls(scheduler_backends[account_id][region_name].create_schedule_group(resource_name, tags))
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
+                                        account_id, region_name):
+        if original_resource.group.name == new_resource_name:
+            return original_resource  # only tags could differ; the group itself stays
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        scheduler_backends[account_id][region_name].delete_schedule_group(resource_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self.delete_from_cloudformation_json(self.group.name, {}, account_id, region_name)
 
     def is_created(self) -> bool:
         return True

@@ -1,0 +1,7 @@
+"""Sceptre entry point of the alerts stacks; the template is built by generators/alerts.py."""
+
+from generators.sceptre_entry import handler
+
+
+def sceptre_handler(sceptre_user_data):
+    return handler(sceptre_user_data)
