@@ -23,7 +23,10 @@ EMU_DIR := .emulator
 EMU_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(ENDPOINT) \
 	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 
-.PHONY: help install validate render lint test unit snapshots deploy destroy secret \
+# wm on the emulator (local) or, after the credentials check, on AWS.
+aws_cmd = $(if $(filter local,$(ENV)),$(EMU_ENV) $(WM) $(1),$(WM) aws-check $(ENV) >/dev/null && $(WM) $(1))
+
+.PHONY: status run logs help install validate render lint test unit snapshots deploy destroy secret \
 	emulator-start emulator-stop bench clean check-env
 
 help: ## List every target (ENV=local|dev|prod, default local)
@@ -131,6 +134,17 @@ else
 	@$(WM) aws-check $(ENV) >/dev/null
 	@$(WM) secret $(ENV) $(NAME)
 endif
+
+# --- runs -------------------------------------------------------------------------------
+
+status: check-env $(BIN)/.installed ## One row per model of ENV: schedule, next run, last run, logs
+	@$(call aws_cmd,status $(ENV))
+
+run: check-env $(BIN)/.installed ## Start MODEL of ENV now, exactly as its schedule would
+	@$(call aws_cmd,run $(ENV) $(MODEL))
+
+logs: check-env $(BIN)/.installed ## Print the log of MODEL's latest run (TASK=<id> for another; FOLLOW=no)
+	@$(call aws_cmd,logs $(ENV) $(MODEL) $(if $(TASK),--task $(TASK)) $(if $(filter no,$(FOLLOW)),--no-follow))
 
 # --- other --------------------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import loader, render_spec
-from .spec import ConfigError
+from . import loader, naming, render_spec, runs
+from .spec import ConfigError, ModelStack
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_ENVS = {"local": "dev", "dev": "dev", "prod": "prod"}
@@ -215,6 +215,66 @@ def cmd_secret(args) -> None:
     print(f"stored {parameter} as a SecureString ({len(value)} characters, value not shown)")
 
 
+def _model(e: loader.Environment, name: str | None):
+    known = ", ".join(m.name for m in e.models)
+    if not name:
+        raise Failure(f"give the model, e.g. MODEL={e.models[0].name}; known: {known}", 2)
+    for m in e.models:
+        if m.name == name:
+            return m
+    raise Failure(f"MODEL={name} is not a model of {e.name}; known: {known}", 2)
+
+
+def _env_stack(e: loader.Environment):
+    return next(s for s in e.stacks.values() if not isinstance(s, ModelStack))
+
+
+def _ops(args):
+    """The environment, and a client factory aimed at the emulator (local) or AWS."""
+    e = _load(args.env)
+    _require_endpoint(args.endpoint if args.env == "local" else None)
+    return e, _boto
+
+
+def cmd_status(args) -> None:
+    e, aws = _ops(args)
+    envstack = _env_stack(e)
+    rows = runs.status(aws, e.models, envstack.cluster_name, envstack.lab_timezone)
+    print(runs.table(rows, envstack.lab_timezone))
+    print(f"\nrun history: {naming.run_history_log_group(e.name)}; a run's log: make logs MODEL=<model> ENV={args.env}")
+
+
+def cmd_run(args) -> None:
+    e, aws = _ops(args)
+    model = _model(e, args.model)
+    try:
+        task, started = runs.run(aws, model)
+    except runs.RunError as err:
+        raise Failure(str(err), 1)
+    print(f"{'started' if started else 'already started this minute (not starting a second one)'}: {task}")
+    print(f"follow it: make logs MODEL={model.name} ENV={args.env}")
+    if args.env == "local":
+        print("(the emulator records the task but runs no container, so it writes no log)")
+
+
+def cmd_logs(args) -> None:
+    e, aws = _ops(args)
+    model = _model(e, args.model)
+    cluster = _env_stack(e).cluster_name
+    try:
+        task = args.task or runs.latest_task(aws, model, cluster, lambda: runs._history(aws, e.name))
+    except runs.RunError as err:
+        raise Failure(str(err), 1)
+    if "/" not in task:
+        task = f"arn:aws:ecs:{loader.project_region(ROOT)}:{_boto('sts').get_caller_identity()['Account']}:task/{cluster}/{task}"
+    follow = args.follow and args.env != "local"
+    print(f"task {task}{' (following while it runs; Ctrl-C stops)' if follow else ''}")
+    printed = []
+    where = runs.log_lines(aws, model, cluster, task, follow, lambda line: (printed.append(line), print(line)))
+    if not printed:
+        print(f"no log lines (yet) in {where}" + (": the emulator runs no container" if args.env == "local" else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -244,6 +304,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name")
     p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
     p.set_defaults(func=cmd_secret)
+    for name, func, helptext in (("status", cmd_status, "one row per model: schedule, next and last run"),
+                                 ("run", cmd_run, "start a model now as its schedule would"),
+                                 ("logs", cmd_logs, "print the log of a model's latest run")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("env")
+        if name != "status":
+            p.add_argument("model", nargs="?")
+        if name == "logs":
+            p.add_argument("--task", help="a task ARN or ID (default: the latest)")
+            p.add_argument("--no-follow", dest="follow", action="store_false")
+        p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
+        p.set_defaults(func=func)
     args = parser.parse_args(argv)
     from botocore.exceptions import BotoCoreError, ClientError
 

@@ -55,6 +55,14 @@ class ProjectSpec(_Strict):
     variables: dict[str, str] = Field(
         default_factory=dict, description="Plain environment variables of every model in every environment.")
     hubs: dict[str, HubSpec] = Field(default_factory=dict, description="Hubs models name with `hub:`.")
+    lab_timezone: str = Field("America/New_York", description="Zone `make status` shows times in "
+                              "(default America/New_York).")
+
+    @field_validator("lab_timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        _check(rules.timezone(v))
+        return v
 
 
 class RetrySpec(_Strict):
@@ -335,6 +343,7 @@ class EnvStack:
     kind: str
     environment: EnvironmentSpec
     placeholders: tuple[Problem, ...] = ()  # values still to be set; block real deploys only
+    lab_timezone: str = "America/New_York"  # set from ProjectSpec by resolve()
 
     @property
     def cluster_name(self) -> str:
@@ -403,9 +412,10 @@ def resolve(stack_path: str, user_data: dict) -> EnvStack | ModelStack:
     if environment is not None:
         problems += _env_problems(env, environment)
     if model is None:
-        if problems:
+        if problems or project is None:
             raise ConfigError(problems)
-        return EnvStack(env=env, kind=rest, environment=environment, placeholders=placeholders)
+        return EnvStack(env=env, kind=rest, environment=environment, placeholders=placeholders,
+                        lab_timezone=project.lab_timezone)
     spec = _parse(ModelSpec, user_data.get("model"), "model", env, model, problems)
     if spec is None or project is None or environment is None:
         raise ConfigError(problems)

@@ -7,6 +7,7 @@ was declared; a second deploy changes nothing; `make secret` stores a SecureStri
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -25,7 +26,8 @@ MODELS = {  # model -> (image, MODEL_NAME)
     "covid-ar6-pooled": ("reichlab/covid_ar6_pooled:1.5", "UMass-ar6_pooled"),
     "covid-gbqr": ("reichlab/covid_gbqr:1.5", "UMass-gbqr"),
 }
-STACKS = ["network", "cluster", "iam", *(f"models-{m}" for m in MODELS)]
+STACKS = ["network", "cluster", "iam", "alerts", *(f"models-{m}" for m in MODELS)]
+FIXTURES = ROOT / "tests" / "fixtures" / "ecs-events"
 
 
 def free_port() -> int:
@@ -109,7 +111,7 @@ def test_log_group_queue_and_schedule_as_declared(deployed, aws, model):
     url = aws("sqs").get_queue_url(QueueName=f"{family}-dlq")["QueueUrl"]
     attrs = aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attrs["MessageRetentionPeriod"] == "1209600"
-    s = aws("scheduler").get_schedule(Name=family)
+    s = aws("scheduler").get_schedule(Name=family, GroupName="weekly-models-dev")
     assert (s["State"], s["ScheduleExpression"], s["ScheduleExpressionTimezone"]) == \
         ("DISABLED", "cron(0 14 ? * WED *)", "America/New_York")
     ecs = s["Target"]["EcsParameters"]
@@ -155,6 +157,91 @@ def test_unknown_secret_name_is_refused(deployed, emulator):
     assert "not a secret any model of dev reads" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_run_starts_one_task_per_press_and_status_shows_it(deployed, emulator, aws):
+    first = make("run", "MODEL=flu-flusion", port=emulator)
+    assert first.returncode == 0, first.stderr
+    task = first.stdout.split("started: ", 1)[1].split()[0]
+    again = make("run", "MODEL=flu-flusion", port=emulator)
+    assert again.returncode == 0 and f"already started this minute (not starting a second one): {task}" in again.stdout
+    started = aws("ecs").describe_tasks(cluster="weekly-models-dev", tasks=[task])["tasks"][0]
+    assert started["taskDefinitionArn"].endswith("task-definition/weekly-models-dev-flu-flusion-model:1")
+    assert started["launchType"] == "FARGATE"
+    eni = {d["name"]: d.get("value") for d in started["attachments"][0]["details"]}
+    subnets = aws("cloudformation").describe_stacks(StackName="weekly-models-dev-network")["Stacks"][0]["Outputs"]
+    assert eni["subnetId"] in next(o["OutputValue"] for o in subnets if o["OutputKey"] == "SubnetIds")
+    status = make("status", port=emulator)
+    assert status.returncode == 0, status.stderr
+    (row,) = [line for line in status.stdout.splitlines() if line.startswith("flu-flusion ")]
+    assert "every Wednesday at 14:00 America/New_York" in row and "DISABLED" in row and "in ECS now" in row
+
+
+def test_logs_prints_the_latest_runs_log(deployed, emulator, aws):
+    arns = aws("ecs").list_tasks(cluster="weekly-models-dev", family="weekly-models-dev-flu-flusion-model")["taskArns"]
+    task_id = arns[0].rsplit("/", 1)[1]
+    logs = aws("logs")
+    stream = f"ecs/weekly-models-dev-flu-flusion-model-container/{task_id}"
+    logs.create_log_stream(logGroupName="/ecs/weekly-models-dev-flu-flusion-model", logStreamName=stream)
+    logs.put_log_events(logGroupName="/ecs/weekly-models-dev-flu-flusion-model", logStreamName=stream,
+                        logEvents=[{"timestamp": 1795000000000, "message": "fitting UMass-flusion"}])
+    result = make("logs", "MODEL=flu-flusion", port=emulator)
+    assert result.returncode == 0, result.stderr
+    assert task_id in result.stdout and "fitting UMass-flusion" in result.stdout
+
+
+def test_logs_and_run_say_clearly_what_is_wrong(deployed, emulator):
+    never = make("logs", "MODEL=covid-gbqr", port=emulator)
+    assert never.returncode != 0 and "covid-gbqr has never run in dev" in never.stderr
+    unknown = make("run", "MODEL=flu-ar3", port=emulator)
+    assert unknown.returncode != 0 and "MODEL=flu-ar3 is not a model of dev; known: covid-ar6-pooled" in unknown.stderr
+    missing = make("run", port=emulator)
+    assert missing.returncode != 0 and "give the model, e.g. MODEL=" in missing.stderr
+    for result in (never, unknown, missing):
+        assert "Traceback" not in result.stderr
+
+
+def test_failure_events_reach_the_run_history_and_the_alert_topic(deployed, emulator, aws):
+    """Through the emulator's EventBridge: rule patterns, input transformer, SNS (wm_emulator/events.py), SQS."""
+    sqs, sns = aws("sqs"), aws("sns")
+    queue = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = "arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts"
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    names = ["exit-1", "exit-0", "failed-to-start-cannot-pull", "user-stopped", "spot-interruption"]
+    for name in names:
+        e = json.loads((FIXTURES / f"{name}.json").read_text())
+        answer = aws("events").put_events(Entries=[{"Source": e["source"], "DetailType": e["detail-type"],
+                                                   "Detail": json.dumps(e["detail"]), "Resources": e["resources"]}])
+        assert answer["FailedEntryCount"] == 0
+    history = aws("logs").filter_log_events(logGroupName="/weekly-models/dev/runs")["events"]
+    recorded = [json.loads(h["message"])["detail"]["stopCode"] for h in history]
+    assert sorted(recorded) == sorted(json.loads((FIXTURES / f"{n}.json").read_text())["detail"]["stopCode"]
+                                      for n in names)
+    messages = [json.loads(m["Body"]) for m in
+                sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])]
+    assert sorted(m["stopCode"] for m in messages) == ["EssentialContainerExited", "SpotInterruption",
+                                                      "TaskFailedToStart"]
+    exited = next(m for m in messages if m["stopCode"] == "EssentialContainerExited")
+    assert exited["exitCode"] == "1" and exited["alert"] == "weekly-models dev: a run of flu-ar2 did not finish (dry run)"
+    status = make("status", port=emulator)
+    (row,) = [line for line in status.stdout.splitlines() if line.startswith("flu-ar2 ")]
+    # Four of the recorded runs stopped at the same moment; any of them is "the last run".
+    assert "Wed 2026-11-25 14:02, 39 min" in row and "(dry run)" in row
+
+
+def test_alerting_resources_are_deployed(deployed, aws):
+    policy = json.loads(aws("sns").get_topic_attributes(
+        TopicArn="arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts")["Attributes"]["Policy"])
+    assert sorted(p for s in policy["Statement"] for p in s["Principal"]["Service"]) == \
+        ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+    alarms = {a["AlarmName"]: a for a in aws("cloudwatch").describe_alarms(AlarmNamePrefix="weekly-models-dev")["MetricAlarms"]}
+    assert len(alarms) == 7
+    dlq = alarms["weekly-models-dev-flu-ar2-model-failed-starts"]
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": "weekly-models-dev-flu-ar2-model-dlq"}]
+    assert dlq["AlarmActions"] == ["arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts"]
+    group = aws("scheduler").get_schedule_group(Name="weekly-models-dev")
+    assert group["Name"] == "weekly-models-dev"
+
+
 def test_destroy_leaves_no_stack(deployed, emulator, aws):
     result = make("destroy", port=emulator)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -162,6 +249,7 @@ def test_destroy_leaves_no_stack(deployed, emulator, aws):
             if s["StackStatus"] != "DELETE_COMPLETE"]
     assert live == []
     assert aws("scheduler").list_schedules()["Schedules"] == []
+    assert [g["Name"] for g in aws("scheduler").list_schedule_groups()["ScheduleGroups"]] == ["default"]
 
 
 def test_a_stopped_emulator_gives_a_clear_error_not_a_hang():
@@ -173,23 +261,23 @@ def test_a_stopped_emulator_gives_a_clear_error_not_a_hang():
 
 
 def test_a_type_the_emulator_skips_is_reported_not_claimed(emulator, aws):
-    """moto skips AWS::CloudWatch::Alarm yet says CREATE_COMPLETE; the deploy report must list it."""
+    """moto skips AWS::SQS::QueuePolicy yet says CREATE_COMPLETE; the deploy report must list it."""
     from generators.cli import missing_resources
 
     template = """---
 Resources:
   Queue:
     Type: AWS::SQS::Queue
-  Alarm:
-    Type: AWS::CloudWatch::Alarm
+  QueuePolicy:
+    Type: AWS::SQS::QueuePolicy
     Properties:
-      MetricName: ApproximateNumberOfMessagesVisible
-      Namespace: AWS/SQS
-      Statistic: Maximum
-      Period: 60
-      EvaluationPeriods: 1
-      Threshold: 0
-      ComparisonOperator: GreaterThanThreshold
+      Queues: [!Ref Queue]
+      PolicyDocument:
+        Statement:
+          - Effect: Deny
+            Principal: {AWS: "123456789012"}
+            Action: sqs:DeleteQueue
+            Resource: !GetAtt Queue.Arn
 """
     cfn = aws("cloudformation")
     cfn.create_stack(StackName="probe-unmodelled", TemplateBody=template)
@@ -197,7 +285,7 @@ Resources:
         assert cfn.describe_stacks(StackName="probe-unmodelled")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
         created = {r["LogicalResourceId"] for r in
                    cfn.list_stack_resources(StackName="probe-unmodelled")["StackResourceSummaries"]}
-        assert missing_resources(template, created) == [("AWS::CloudWatch::Alarm", "Alarm")]
+        assert missing_resources(template, created) == [("AWS::SQS::QueuePolicy", "QueuePolicy")]
     finally:
         cfn.delete_stack(StackName="probe-unmodelled")
 

@@ -94,3 +94,20 @@ def test_kms_decrypt_only_with_a_customer_managed_key():
                   if s["Sid"] == "DecryptSecrets"]
     assert decrypt["Action"] == ["kms:Decrypt"] and decrypt["Resource"] == [key]
     assert "kms:ViaService" in decrypt["Condition"]["StringEquals"]
+
+
+def test_slack_delivery_is_off_by_default_and_powerless_when_on():
+    assert "SlackChannel" not in template("prod/alerts")["Resources"]
+    r = template("prod/alerts", {"alerts": {"slack": {"workspace_id": "T0123ABCD", "channel_id": "C02UELXDPQQ"}}})
+    r = r["Resources"]
+    assert r["SlackChannel"]["Properties"]["GuardrailPolicies"] == ["!Ref ChatbotGuardrail"]
+    assert "Policies" not in r["ChatbotRole"]["Properties"] and "ManagedPolicyArns" not in r["ChatbotRole"]["Properties"]
+    (st,) = r["ChatbotGuardrail"]["Properties"]["PolicyDocument"]["Statement"]
+    assert st["Action"] == ["cloudwatch:DescribeAlarms"] and "alarm:weekly-models-prod-*" in str(st["Resource"])
+
+
+def test_email_subscriptions_have_stable_ids():
+    one = template("dev/alerts", {"alerts": {"emails": ["a@lab.org"]}})["Resources"]
+    two = template("dev/alerts", {"alerts": {"emails": ["b@lab.org", "a@lab.org"]}})["Resources"]
+    ids = lambda r: {k for k, v in r.items() if v["Type"] == "AWS::SNS::Subscription"}  # noqa: E731
+    assert ids(one) < ids(two) and len(ids(two)) == 2

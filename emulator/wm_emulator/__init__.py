@@ -13,6 +13,10 @@ the ordinary API, and nothing answers success without doing the work:
 - ec2.py: AWS::EC2::InternetGateway, VPCGatewayAttachment, Route, RouteTable and
   SubnetRouteTableAssociation can be deleted (moto cannot, so deleting the network
   stack failed with DependencyViolation)
+- cloudwatch.py: AWS::CloudWatch::Alarm into moto's CloudWatch backend (not modelled;
+  the emulator never evaluates metrics, so these alarms never fire)
+- sns.py: AWS::SNS::TopicPolicy (set as the topic's Policy) and AWS::SNS::Subscription
+  (a real Subscribe), both skipped by moto; topic policies are not enforced
 - events.py: EventBridge rules deliver to SNS topics through moto's SNS backend (moto
   has no SNS target: PutEvents failed)
 - cloudformation.py: an UpdateStack that changes nothing is refused with "No updates are
@@ -24,10 +28,13 @@ Everything else moto does not model stays absent, and `make deploy` lists it.
 from moto.cloudformation import parsing
 
 from . import cloudformation, ec2, events
+from .cloudwatch import CloudWatchAlarm
 from .ecs import EcsCluster, EcsTaskDefinition
 from .scheduler import SchedulerSchedule, SchedulerScheduleGroup
+from .sns import SnsSubscription, SnsTopicPolicy
 
-EXTENDED_TYPES = (SchedulerSchedule, SchedulerScheduleGroup, EcsCluster, EcsTaskDefinition)
+EXTENDED_TYPES = (SchedulerSchedule, SchedulerScheduleGroup, EcsCluster, EcsTaskDefinition, CloudWatchAlarm,
+                  SnsTopicPolicy, SnsSubscription)
 
 
 def install() -> list[str]:

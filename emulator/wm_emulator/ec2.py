@@ -1,4 +1,6 @@
-"""Deleting the network stack: the EC2 pieces moto creates from CloudFormation but cannot delete.
+"""EC2 in moto: delete the network stack's pieces, and run tasks in a VPC without DNS hostnames.
+
+Deleting the network stack: the EC2 pieces moto creates from CloudFormation but cannot delete.
 
 moto's CloudFormation creates AWS::EC2::InternetGateway, VPCGatewayAttachment, Route,
 RouteTable and SubnetRouteTableAssociation but has no delete for them, so deleting a stack holding a VPC fails with DependencyViolation and leaves the
@@ -10,6 +12,7 @@ through moto's EC2 backend (the one serving DetachInternetGateway, DeleteRoute, 
 from __future__ import annotations
 
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.internet_gateways import InternetGateway
 from moto.ec2.models.route_tables import Route, RouteTable
 from moto.ec2.models.subnets import SubnetRouteTableAssociation
@@ -61,4 +64,8 @@ PATCHED = {
 def install() -> list[str]:
     for cls, delete in PATCHED.items():
         cls.delete = delete
+    # moto sets an ENI's private DNS name only when its VPC has DNS hostnames on, yet its
+    # ECS RunTask always reads it: RunTask in such a VPC failed with a server error. No
+    # DNS hostnames means no private DNS name, as in AWS.
+    NetworkInterface.private_dns_name = None
     return [cls.cloudformation_type() for cls in PATCHED]

@@ -1,5 +1,6 @@
-"""EventBridge rules deliver to SNS topics, through moto's own SNS backend.
+"""EventBridge: rules deliver to SNS topics, and patterns match inside arrays of objects.
 
+SNS: 
 moto's EventBridge delivers rule targets to log groups, SQS queues, archives, buses
 and API destinations, with input transformers applied, but has no SNS target: an
 event matching a rule that targets a topic makes PutEvents fail with a server error.
@@ -7,13 +8,19 @@ This hands SNS targets to moto's SNS backend (the one serving Publish), after mo
 own pattern matching and input transformation, so the topic's subscribers (an SQS
 queue in the tests) receive exactly the message AWS would send: the transformed
 input, or the whole event as JSON. Every other target goes to moto's code unchanged.
+
+Arrays: EventBridge matches a pattern field against every element of an array in the
+event, objects included (`"containers": {"exitCode": [...]}` looks at each container's
+exitCode). moto's matcher flattens only nested objects, so such a pattern never
+matched. The flattening here also gathers the values under an array of objects into a
+list per path, which moto's matcher already treats as "any element".
 """
 
 from __future__ import annotations
 
 import json
 
-from moto.events.models import Rule
+from moto.events.models import EventPattern, Rule
 from moto.events.utils import EventTemplateParser
 from moto.sns.models import sns_backends
 from moto.utilities.arns import parse_arn
@@ -46,5 +53,22 @@ def send_to_targets(self, original_event, transform_input: bool = True) -> None:
             self.targets = kept
 
 
+def _flatten(node, prefix: str = "", result=None):
+    result = {} if result is None else result
+    for key, value in node.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and value:
+            _flatten(value, path, result)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for element in value:
+                for sub, leaf in _flatten(element).items():
+                    merged = result.setdefault(f"{path}.{sub}", [])
+                    merged.extend(leaf if isinstance(leaf, list) else [leaf])
+        else:
+            result[path] = value
+    return result
+
+
 def install() -> None:
     Rule.send_to_targets = send_to_targets
+    EventPattern._flatten_dict = staticmethod(lambda node, prefix="", result=None: _flatten(node, prefix, result))
