@@ -160,7 +160,7 @@ def describe(expression: str, timezone: str) -> str:
         at = f"at {int(hours):02d}:{int(minutes):02d} {timezone}"
         if dom == "?" and dow == "*":
             return f"every day {at}"
-        if dom == "?" and re.fullmatch(r"[A-Za-z0-9,]+", dow):
+        if dom == "?" and re.fullmatch(r"[A-Za-z0-9,-]+", dow):
             days = sorted(_expand(dow, 1, 7, _DAYS))
             return f"every {_join([DAY_NAMES[d - 1] for d in days])} {at}"
         if dow == "?" and dom == "*":
