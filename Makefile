@@ -26,7 +26,7 @@ EMU_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(ENDPOINT) 
 # wm on the emulator (local) or, after the credentials check, on AWS.
 aws_cmd = $(if $(filter local,$(ENV)),$(EMU_ENV) $(WM) $(1),$(WM) aws-check $(ENV) >/dev/null && $(WM) $(1))
 
-.PHONY: status run logs help install validate render lint test unit snapshots deploy destroy secret \
+.PHONY: docs diagram graphviz cost status run logs help install validate render lint test unit snapshots deploy destroy secret \
 	emulator-start emulator-stop bench clean check-env
 
 help: ## List every target (ENV=local|dev|prod, default local)
@@ -74,8 +74,9 @@ lint: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint (with I rules) an
 unit: $(BIN)/.installed ## Unit, property and snapshot tests only (no emulator)
 	@$(BIN)/pytest -q -m "not emulator"
 
-test: $(BIN)/.installed $(EMU_VENV)/.installed $(CHECKOV_VENV)/.installed ## Everything CI runs: render, lint, unit, snapshot and emulator tests
+test: $(BIN)/.installed $(EMU_VENV)/.installed $(CHECKOV_VENV)/.installed graphviz ## Everything CI runs: render, lint, docs, unit, snapshot and emulator tests
 	@$(MAKE) --no-print-directory lint
+	@$(WM) docs --check
 	@$(BIN)/pytest -q -p no:cacheprovider
 
 snapshots: $(BIN)/.installed ## Accept the rendered templates as the new snapshots (review the diff first)
@@ -145,6 +146,27 @@ run: check-env $(BIN)/.installed ## Start MODEL of ENV now, exactly as its sched
 
 logs: check-env $(BIN)/.installed ## Print the log of MODEL's latest run (TASK=<id> for another; FOLLOW=no)
 	@$(call aws_cmd,logs $(ENV) $(MODEL) $(if $(TASK),--task $(TASK)) $(if $(filter no,$(FOLLOW)),--no-follow))
+
+# --- documentation and cost -----------------------------------------------------------------
+
+docs: $(BIN)/.installed ## Write docs/infrastructure.md and the diagram sources from the code
+	@$(WM) docs
+
+diagram: docs graphviz ## Render docs/architecture-<env>.svg and .png with graphviz
+	@for env in dev prod; do \
+		dot -Tsvg docs/architecture-$$env.dot -o docs/architecture-$$env.svg; \
+		dot -Tpng -Gdpi=60 docs/architecture-$$env.dot -o docs/architecture-$$env.png; \
+	done; echo "rendered docs/architecture-{dev,prod}.{svg,png}"
+
+graphviz:
+	@command -v dot >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing graphviz (Debian package)"; \
+			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+		else echo "error: make diagram needs graphviz's dot: sudo apt-get install graphviz (or brew install graphviz)" >&2; exit 1; fi; }
+
+cost: check-env $(BIN)/.installed ## Monthly cost of ENV per model and in total (MODEL=, DURATION=<minutes>)
+	@$(WM) cost $(ENV) $(if $(MODEL),--model $(MODEL)) $(if $(DURATION),--duration $(DURATION))
 
 # --- other --------------------------------------------------------------------------------
 

@@ -275,6 +275,47 @@ def cmd_logs(args) -> None:
         print(f"no log lines (yet) in {where}" + (": the emulator runs no container" if args.env == "local" else ""))
 
 
+def cmd_docs(args) -> None:
+    from . import docs
+
+    files = docs.generated(ROOT, [_load(env) for env in ("dev", "prod")])
+    target = ROOT / "docs"
+    stale = sorted(name for name, text in files.items()
+                   if not (target / name).exists() or (target / name).read_text() != text)
+    if args.check:
+        if stale:
+            raise Failure(f"docs/ is out of date ({', '.join(stale)}): run make docs and commit the result", 6)
+        print("docs/ is up to date")
+        return
+    target.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (target / name).write_text(text)
+    print(f"wrote {len(files)} files to docs/ ({len(stale)} changed)")
+
+
+def cmd_cost(args) -> None:
+    from . import cost
+
+    e = _load(args.env)
+    models = e.models
+    if args.model:
+        models = [_model(e, args.model)]
+    if args.duration is not None:
+        try:
+            minutes = float(args.duration)
+        except ValueError:
+            minutes = -1.0
+        if not 0 < minutes <= 24 * 60:
+            raise Failure(f"DURATION={args.duration} is not a number of minutes between 0 and 1440 "
+                          "(e.g. DURATION=45)", 2)
+    else:
+        minutes = None
+    envstack = _env_stack(e)
+    prices = cost.load_prices(ROOT, loader.project_region(ROOT))
+    as_of = envstack.docs_as_of or __import__("datetime").date.today()
+    print(cost.report(prices, envstack, e.models, as_of, only=args.model, minutes=minutes))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -316,6 +357,14 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--no-follow", dest="follow", action="store_false")
         p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
         p.set_defaults(func=func)
+    p = sub.add_parser("docs", help="write docs/ (inventory and diagram sources)")
+    p.add_argument("--check", action="store_true", help="fail when docs/ is out of date")
+    p.set_defaults(func=cmd_docs)
+    p = sub.add_parser("cost", help="monthly cost per model and for the environment")
+    p.add_argument("env")
+    p.add_argument("--model")
+    p.add_argument("--duration", help="minutes per run, instead of each model's expected_duration_minutes")
+    p.set_defaults(func=cmd_cost)
     args = parser.parse_args(argv)
     from botocore.exceptions import BotoCoreError, ClientError
 

@@ -57,6 +57,9 @@ class ProjectSpec(_Strict):
     hubs: dict[str, HubSpec] = Field(default_factory=dict, description="Hubs models name with `hub:`.")
     lab_timezone: str = Field("America/New_York", description="Zone `make status` shows times in "
                               "(default America/New_York).")
+    docs_as_of: dt.date | None = Field(None, description="`make docs` and `make cost` count runs from this "
+                                       "day, so their output only changes when the config does "
+                                       "(default none: today).")
 
     @field_validator("lab_timezone")
     @classmethod
@@ -141,6 +144,10 @@ class ModelSpec(_Strict):
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     task_permissions: tuple[PermissionSpec, ...] = Field(
         (), description="AWS permissions of the model's own code; a task role is made only when set (default none).")
+    expected_duration_minutes: float = Field(
+        30, gt=0, le=24 * 60, description="How long a run takes, for `make cost` (default 30 minutes).")
+    log_megabytes_per_run: float = Field(
+        5, ge=0, description="Log output of one run, for `make cost` (default 5 MB).")
 
     @field_validator("secrets")
     @classmethod
@@ -344,6 +351,7 @@ class EnvStack:
     environment: EnvironmentSpec
     placeholders: tuple[Problem, ...] = ()  # values still to be set; block real deploys only
     lab_timezone: str = "America/New_York"  # set from ProjectSpec by resolve()
+    docs_as_of: dt.date | None = None        # likewise
 
     @property
     def cluster_name(self) -> str:
@@ -366,6 +374,10 @@ class ModelStack:
     log_retention_days: int
     deletion_policy: str
     logs_kms_key_arn: str | None
+    expected_duration_minutes: float = 30.0
+    log_megabytes_per_run: float = 5.0
+    docs_as_of: dt.date | None = None
+    lab_timezone: str = "America/New_York"
     placeholders: tuple[Problem, ...] = ()  # values still to be set; block real deploys only
     kind: str = field(default="model")
 
@@ -415,7 +427,7 @@ def resolve(stack_path: str, user_data: dict) -> EnvStack | ModelStack:
         if problems or project is None:
             raise ConfigError(problems)
         return EnvStack(env=env, kind=rest, environment=environment, placeholders=placeholders,
-                        lab_timezone=project.lab_timezone)
+                        lab_timezone=project.lab_timezone, docs_as_of=project.docs_as_of)
     spec = _parse(ModelSpec, user_data.get("model"), "model", env, model, problems)
     if spec is None or project is None or environment is None:
         raise ConfigError(problems)
@@ -526,4 +538,8 @@ def _model_stack(env, model, project, environment, spec, problems) -> ModelStack
         log_retention_days=environment.log_retention_days,
         deletion_policy=environment.deletion_policy,
         logs_kms_key_arn=environment.logs_kms_key_arn,
+        expected_duration_minutes=spec.expected_duration_minutes,
+        log_megabytes_per_run=spec.log_megabytes_per_run,
+        docs_as_of=project.docs_as_of,
+        lab_timezone=project.lab_timezone,
     )

@@ -320,6 +320,8 @@ CASES = [
     ("a password inside a hub URL", "dev", PROJECT,
      project("hubs", "flusight", "repo_url", value="https://me:hunter2@github.com/reichlab/FluSight-forecast-hub"),
      PROJECT, P + "hubs.flusight.repo_url", "looks like a credential"),
+    ("an expected duration that is not positive", "dev", MODEL, model("expected_duration_minutes", value=0),
+     MODEL, F + "expected_duration_minutes", "greater than 0"),
     ("a secret word inside a name", "dev", MODEL, model("variables", "SLACKTOKEN", value="x"),
      MODEL, F + "variables.SLACKTOKEN", "make secret ENV=dev NAME=SLACKTOKEN"),
 ]

@@ -1,0 +1,115 @@
+"""`make cost`: what each model and each environment costs, from the same specs that deploy them.
+
+Prices live in prices/<region>.json with the date they were taken; every figure here
+is arithmetic on them and on the model's cpu, memory, capacity, expected duration and
+schedule. Runs per month are the schedule's runs in the year from `project.docs_as_of`
+(season dates included), divided by 12.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .schedules import next_runs
+from .spec import EnvStack, ModelStack
+
+GB_PER_MB = 1 / 1024
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    name: str
+    capacity: str
+    per_run: float
+    runs_per_month: float
+    per_month: float
+    enabled: bool
+
+
+def load_prices(root: Path, region: str) -> dict:
+    return json.loads((root / "prices" / f"{region}.json").read_text())
+
+
+def run_cost(prices: dict, cpu: int, memory: int, capacity: str, minutes: float) -> float:
+    """Fargate compute for one run, plus its public IPv4 address for as long as it runs."""
+    rate = prices["fargate_spot" if capacity == "FARGATE_SPOT" else "fargate"]
+    hours = minutes / 60
+    return hours * (cpu / 1024 * rate["vcpu_hour"] + memory / 1024 * rate["gb_hour"] + prices["public_ipv4_hour"])
+
+
+def runs_per_month(model: ModelStack, as_of: dt.date) -> float:
+    """The schedule's runs in the year from `as_of`, divided by 12 (season dates respected)."""
+    s = model.schedule
+    start = dt.datetime.combine(as_of, dt.time(), dt.timezone.utc)
+    end = start + dt.timedelta(days=365)
+    lo = dt.datetime.combine(s.start_date, dt.time(), dt.timezone.utc) if s.start_date else None
+    hi = dt.datetime.combine(s.end_date + dt.timedelta(days=1), dt.time(), dt.timezone.utc) if s.end_date else end
+    runs = next_runs(s.expression, s.timezone, start - dt.timedelta(seconds=1), 100000, start=lo, end=min(hi, end))
+    return len(runs) / 12
+
+
+def model_cost(prices: dict, model: ModelStack, as_of: dt.date, minutes: float | None = None) -> ModelCost:
+    per_run = run_cost(prices, model.cpu, model.memory, model.capacity, minutes or model.expected_duration_minutes)
+    n = runs_per_month(model, as_of)
+    return ModelCost(model.name, model.capacity, per_run, n, per_run * n, model.state == "ENABLED")
+
+
+def fixed_monthly(prices: dict, env: EnvStack, models: list[ModelStack], costs: list[ModelCost]) -> dict[str, float]:
+    """The environment's monthly costs that are not compute, item by item."""
+    run_hours = sum(c.runs_per_month * m.expected_duration_minutes / 60
+                    for c, m in zip(costs, models) if c.enabled)
+    log_gb = sum(c.runs_per_month * m.log_megabytes_per_run * GB_PER_MB for c, m in zip(costs, models) if c.enabled)
+    months_kept = env.environment.log_retention_days / 30.4
+    ci = prices["container_insights"]
+    metrics = ci["metrics_per_cluster"] + ci["metrics_per_task_family"] * len(models)
+    alarms = 2 + len(models)  # the two Scheduler alarms and one failed-starts alarm per model
+    return {
+        "log ingestion": log_gb * prices["logs"]["ingest_gb"],
+        f"log storage ({env.environment.log_retention_days} days kept)": log_gb * months_kept
+        * prices["logs"]["storage_gb_month"],
+        "Parameter Store (standard SecureStrings are free)": len({s for m in models for s in m.secrets})
+        * prices["parameter_store"]["standard_parameter_month"],
+        "SQS dead-letter queues (idle; first million requests free)": 0.0,
+        f"CloudWatch alarms ({alarms})": alarms * prices["cloudwatch"]["alarm_month"],
+        f"Container Insights ({metrics} metrics while tasks run)": metrics * prices["cloudwatch"]["metric_month"]
+        * min(run_hours / prices["hours_per_month"], 1.0),
+    }
+
+
+def comparisons(prices: dict, run_hours: float, image_gb_per_run: float, runs: float) -> dict[str, float]:
+    """What the older designs' fixed parts would add to the same workload each month."""
+    return {
+        "NAT gateway in front of private subnets (hourly + image pulls through it)":
+            prices["nat_gateway"]["hour"] * prices["hours_per_month"]
+            + runs * image_gb_per_run * prices["nat_gateway"]["gb_processed"],
+        "always-attached 100 GB gp3 EBS volume": 100 * prices["ebs_gp3_gb_month"],
+    }
+
+
+def report(prices: dict, env: EnvStack, models: list[ModelStack], as_of: dt.date,
+           only: str | None = None, minutes: float | None = None) -> str:
+    costs = [model_cost(prices, m, as_of, minutes) for m in models]
+    lines = [f"weekly-models {env.env}: monthly cost estimate, {prices['currency']}, {prices['region']} prices "
+             f"taken {prices['taken']} (prices/{prices['region']}.json); runs counted from {as_of}", ""]
+    head = f"{'model':22} {'capacity':13} {'per run':>9} {'runs/month':>11} {'per month':>10}  schedule"
+    lines.append(head)
+    for c, m in zip(costs, models):
+        if only and m.name != only:
+            continue
+        note = "" if c.enabled else "  (DISABLED here: runs on demand, not counted in the total)"
+        lines.append(f"{c.name:22} {c.capacity:13} {c.per_run:9.4f} {c.runs_per_month:11.2f} "
+                     f"{c.per_month:10.2f}  {m.expected_duration_minutes:g} min each{note}")
+    fixed = fixed_monthly(prices, env, models, costs)
+    lines += ["", "fixed monthly costs of the environment:"]
+    lines += [f"  {name:58} {value:8.2f}" for name, value in fixed.items()]
+    compute = sum(c.per_month for c in costs if c.enabled)
+    total = compute + sum(fixed.values())
+    lines += ["", f"total per month: {total:.2f} (model runs {compute:.2f}, fixed {sum(fixed.values()):.2f})", ""]
+    runs = sum(c.runs_per_month for c in costs if c.enabled) or sum(c.runs_per_month for c in costs)
+    extra = comparisons(prices, 0, 1.0, runs)
+    lines.append("the same workload on the older designs would add, per month:")
+    lines += [f"  {name:70} {value:8.2f}" for name, value in extra.items()]
+    return "\n".join(lines)
