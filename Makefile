@@ -11,6 +11,10 @@ EMULATOR_PORT ?= 5055
 PYTHON ?= python3
 
 ENDPOINT := http://127.0.0.1:$(EMULATOR_PORT)
+# Every stack is tagged with the commit it was deployed from (Sceptre reads these in config/config.yaml).
+WM_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo no-commit)$(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo -dirty)
+WM_REPOSITORY := $(shell git remote get-url origin 2>/dev/null || echo not recorded)
+export WM_COMMIT WM_REPOSITORY
 CONFIG_ENV = $(if $(filter local,$(ENV)),dev,$(ENV))
 VENV := .venv
 BIN := $(VENV)/bin
@@ -26,7 +30,8 @@ EMU_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(ENDPOINT) 
 # wm on the emulator (local) or, after the credentials check, on AWS.
 aws_cmd = $(if $(filter local,$(ENV)),$(EMU_ENV) $(WM) $(1),$(WM) aws-check $(ENV) >/dev/null && $(WM) $(1))
 
-.PHONY: docs diagram graphviz cost status run logs help install validate render lint test unit snapshots deploy destroy secret \
+# `plan` against the emulator is `make plan` (ENV=local); apply it with: $(EMU_ENV) $(WM) apply local --yes
+.PHONY: plan drift docs diagram graphviz cost status run logs help install validate render lint test unit snapshots deploy destroy secret \
 	emulator-start emulator-stop bench clean check-env
 
 help: ## List every target (ENV=local|dev|prod, default local)
@@ -105,12 +110,17 @@ emulator-stop: ## Stop the local AWS emulator
 
 # --- deploy -------------------------------------------------------------------------------
 
-deploy: check-env $(BIN)/.installed ## Deploy every stack of ENV (local: the emulator, no account needed)
+deploy: check-env $(BIN)/.installed ## Deploy ENV: local/dev plan and apply at once; prod runs exactly the last make plan (CONFIRM=yes)
 ifeq ($(ENV),local)
 	@$(WM) validate local
 	@$(MAKE) --no-print-directory emulator-start
 	@$(EMU_ENV) $(SCEPTRE) --no-colour launch -y dev
 	@$(EMU_ENV) $(WM) report local
+else ifeq ($(ENV),prod)
+	@$(WM) aws-check prod
+	@$(WM) deployable prod
+	@$(WM) apply prod $(if $(filter yes,$(CONFIRM)),--yes)
+	@$(WM) report prod
 else
 	@$(WM) aws-check $(ENV)
 	@$(WM) deployable $(ENV)
@@ -118,13 +128,23 @@ else
 	@$(WM) report $(ENV)
 endif
 
-destroy: check-env $(BIN)/.installed ## Delete every stack of ENV (retained logs and queues stay)
+plan: check-env $(BIN)/.installed ## Change sets for every stack of ENV: a table, and build/plan-<env>.md for review
+ifeq ($(ENV),local)
+	@$(WM) emulator-wait $(ENDPOINT) --timeout 0
+endif
+	@$(call aws_cmd,plan $(ENV))
+
+drift: check-env $(BIN)/.installed ## What differs between the account and the code, resource by resource
+	@$(call aws_cmd,drift $(ENV))
+
+destroy: check-env $(BIN)/.installed ## Delete every stack of ENV (retained logs and queues stay; prod asks for its name: CONFIRM=prod)
 ifeq ($(ENV),local)
 	@$(WM) emulator-wait $(ENDPOINT) --timeout 0
 	@$(EMU_ENV) $(SCEPTRE) --no-colour delete -y dev
 else
 	@$(WM) aws-check $(ENV)
-	@$(SCEPTRE) --no-colour delete $(ENV)
+	@$(WM) confirm-destroy $(ENV) --confirm "$(CONFIRM)"
+	@$(SCEPTRE) --no-colour delete $(if $(filter prod,$(ENV)),-y) $(ENV)
 endif
 
 secret: check-env $(BIN)/.installed ## Store secret NAME of ENV in Parameter Store, read from stdin without echo

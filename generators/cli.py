@@ -316,6 +316,160 @@ def cmd_cost(args) -> None:
     print(cost.report(prices, envstack, e.models, as_of, only=args.model, minutes=minutes))
 
 
+def git_commit() -> str:
+    """HEAD's commit, with -dirty when the work tree has uncommitted changes."""
+    import subprocess
+
+    def git(*a):
+        return subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "HEAD") or "no-commit"
+    return head + ("-dirty" if git("status", "--porcelain") else "")
+
+
+def stack_tags(env: str) -> list[dict]:
+    import subprocess
+
+    repo = subprocess.run(["git", "-C", str(ROOT), "remote", "get-url", "origin"],
+                          capture_output=True, text=True).stdout.strip() or "not recorded"
+    return [{"Key": "Project", "Value": naming.PROJECT}, {"Key": "Environment", "Value": _config_env(env)},
+            {"Key": "Commit", "Value": git_commit()}, {"Key": "Repository", "Value": repo}]
+
+
+def _refuse_dirty(env: str) -> None:
+    if env == "prod" and git_commit().endswith("-dirty"):
+        raise Failure("the work tree has uncommitted changes: prod is planned and deployed only from a commit "
+                      "(commit or stash them, then try again)", 7)
+
+
+def _plan_inputs(e: loader.Environment):
+    from . import docs
+
+    inputs = docs.stack_inputs(ROOT, e.name, e.stacks)
+    return inputs, docs.deploy_order(inputs)
+
+
+def cmd_plan(args) -> None:
+    from . import plan
+
+    _refuse_dirty(args.env)
+    e = _load(args.env)
+    _require_endpoint(args.endpoint if args.env == "local" else None)
+    inputs, order = _plan_inputs(e)
+    try:
+        plans = plan.make(_boto("cloudformation"), args.env, e.stacks, inputs, order, render_spec, stack_tags(args.env))
+    except plan.PlanError as err:
+        raise Failure(str(err), 1)
+    md, _ = plan.save(plans, args.env, git_commit(), ROOT / "build")
+    print(plan.to_table(plans, args.env))
+    print(f"\nwritten to {md.relative_to(ROOT)}; deploy exactly this with: make deploy ENV={args.env}")
+    if any(c.risks_data for p in plans for c in p.changes):
+        raise Failure("the plan removes or replaces resources that hold data (listed above); "
+                      "make sure that is intended before deploying", plan.EXIT_STATEFUL)
+
+
+def cmd_apply(args) -> None:
+    from . import plan
+
+    _refuse_dirty(args.env)
+    e = _load(args.env)
+    _require_endpoint(args.endpoint if args.env == "local" else None)
+    try:
+        saved = plan.load(ROOT / "build" / f"plan-{args.env}.json")
+    except plan.PlanError as err:
+        raise Failure(f"{err} ENV={args.env}", 8)
+    if saved["commit"] != git_commit():
+        raise Failure(f"the plan was made at {saved['commit']}, the work tree is now at {git_commit()}: "
+                      f"run make plan ENV={args.env} and review it again", 8)
+    print(plan.to_table(saved["stacks"], args.env))
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise Failure("not confirmed: run again with CONFIRM=yes to deploy exactly this plan", 9)
+        if input(f"\ndeploy exactly this plan to {args.env}? type yes: ").strip() != "yes":
+            raise Failure("not confirmed; nothing was deployed", 9)
+    inputs, _ = _plan_inputs(e)
+    cfn = _boto("cloudformation")
+    try:
+        plan.apply(cfn, args.env, saved, e.stacks, inputs, render_spec, stack_tags(args.env), print)
+    except plan.PlanError as err:
+        raise Failure(str(err), 8)
+    (ROOT / "build" / f"plan-{args.env}.json").unlink()  # executed: it can never run twice
+    if args.env == "prod":
+        cmd_protect(args)
+
+
+def cmd_protect(args) -> None:
+    """Termination protection and a stack policy on every existing stack of the environment."""
+    from . import plan
+
+    e = _load(args.env)
+    cfn = _boto("cloudformation")
+    for path, spec in e.stacks.items():
+        name = plan.stack_name(path)
+        if plan.stack_status(cfn, name) in (None, "REVIEW_IN_PROGRESS"):
+            continue
+        cfn.update_termination_protection(EnableTerminationProtection=True, StackName=name)
+        import yaml
+
+        template = yaml.load(render_spec(spec), Loader=loader._SceptreYaml)  # noqa: S506
+        cfn.set_stack_policy(StackName=name, StackPolicyBody=plan.stack_policy(template))
+        print(f"{path}: termination protection on; stack policy denies replacing or deleting its data")
+
+
+def cmd_drift(args) -> None:
+    from . import plan
+
+    e = _load(args.env)
+    if args.env == "local":
+        print("the local emulator has no drift detection (moto does not implement it): nothing to compare; "
+              "run make drift ENV=dev or ENV=prod against AWS")
+        return
+    cfn = _boto("cloudformation")
+    drifted = 0
+    for path in e.stacks:
+        name = plan.stack_name(path)
+        if plan.stack_status(cfn, name) is None:
+            print(f"{path}: not deployed")
+            continue
+        detection = cfn.detect_stack_drift(StackName=name)["StackDriftDetectionId"]
+        while True:
+            state = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+            if state["DetectionStatus"] != "DETECTION_IN_PROGRESS":
+                break
+            time.sleep(2)
+        if state["DetectionStatus"] == "DETECTION_FAILED":
+            print(f"{path}: drift detection failed: {state.get('DetectionStatusReason')}")
+            continue
+        resources = cfn.describe_stack_resource_drifts(
+            StackName=name, StackResourceDriftStatusFilters=["MODIFIED", "DELETED"])["StackResourceDrifts"]
+        if not resources:
+            print(f"{path}: matches the code")
+        for r in resources:
+            drifted += 1
+            print(f"{path}: {r['LogicalResourceId']} ({r['ResourceType']}) {r['StackResourceDriftStatus']}")
+            for d in r.get("PropertyDifferences", []):
+                print(f"    {d['PropertyPath']}: code says {d['ExpectedValue']!r}, AWS has {d['ActualValue']!r}")
+    if drifted:
+        raise Failure(f"{drifted} resources differ from the code: make deploy puts the code back, or change the "
+                      "code to what the account should be", 11)
+
+
+def cmd_confirm_destroy(args) -> None:
+    if args.env != "prod":
+        return
+    if args.confirm != "prod":
+        if not sys.stdin.isatty():
+            raise Failure("refusing to destroy prod: run with CONFIRM=prod (the environment's name typed back)", 9)
+        if input("this deletes every prod stack (retained logs and queues stay). Type prod to go on: ").strip() != "prod":
+            raise Failure("not confirmed; nothing was deleted", 9)
+    from . import plan
+
+    cfn = _boto("cloudformation")
+    for path in _load(args.env).stacks:
+        if plan.stack_status(cfn, plan.stack_name(path)) not in (None,):
+            cfn.update_termination_protection(EnableTerminationProtection=False, StackName=plan.stack_name(path))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -356,6 +510,17 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--task", help="a task ARN or ID (default: the latest)")
             p.add_argument("--no-follow", dest="follow", action="store_false")
         p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
+        p.set_defaults(func=func)
+    for name, func, helptext in (("plan", cmd_plan, "change sets for every stack, as a table and Markdown"),
+                                 ("apply", cmd_apply, "execute exactly the last plan"),
+                                 ("protect", cmd_protect, "termination protection and stack policies"),
+                                 ("drift", cmd_drift, "what differs between the account and the code"),
+                                 ("confirm-destroy", cmd_confirm_destroy, "ask before destroying prod")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("env")
+        p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
+        p.add_argument("--yes", action="store_true", help="apply without asking (CONFIRM=yes)")
+        p.add_argument("--confirm", default="", help="the environment's name, to destroy prod")
         p.set_defaults(func=func)
     p = sub.add_parser("docs", help="write docs/ (inventory and diagram sources)")
     p.add_argument("--check", action="store_true", help="fail when docs/ is out of date")

@@ -9,7 +9,8 @@ Creates
   task definition families only on this environment's cluster, iam:PassRole on
   exactly the execution role and the per-model task roles (path
   /weekly-models/<env>/tasks/) only towards ecs-tasks.amazonaws.com, and
-  sqs:SendMessage to this environment's dead-letter queues.
+  sqs:SendMessage to this environment's dead-letter queues, and ecs:TagResource on the
+  tasks it starts (only while starting them) so they carry the stack's tags.
 Every resource is scoped by the environment's name prefix (see generators/naming.py),
 so a model added later needs no change here. No `*` action, no AWS managed policy.
 
@@ -81,6 +82,9 @@ def build(spec: EnvStack):
                 Statement(Sid="RunModelTasks", Effect=Allow, Action=[aecs.RunTask],
                           Resource=[arn("ecs", f"task-definition/{prefix}-*:*")],
                           Condition=Condition(ArnEquals({"ecs:cluster": Ref(cluster)}))),
+                Statement(Sid="TagModelTasks", Effect=Allow, Action=[aecs.TagResource],
+                          Resource=[arn("ecs", f"task/{spec.cluster_name}/*")],
+                          Condition=Condition(StringEquals({"ecs:CreateAction": "RunTask"}))),
                 Statement(Sid="PassModelRoles", Effect=Allow, Action=[aiam.PassRole],
                           Resource=[GetAtt(execution, "Arn"),
                                     arn("iam", f"role{naming.task_role_path(env)}*", region=False)],

@@ -150,7 +150,7 @@ def build(spec: ModelStack):
 
     s = spec.schedule
     ecs_params = dict(
-        TaskDefinitionArn=Ref(taskdef), TaskCount=1,
+        TaskDefinitionArn=Ref(taskdef), TaskCount=1, PropagateTags="TASK_DEFINITION",
         NetworkConfiguration=scheduler.NetworkConfiguration(AwsvpcConfiguration=scheduler.AwsVpcConfiguration(
             AssignPublicIp="ENABLED", Subnets=Ref(p_subnets), SecurityGroups=[Ref(p_sg)])))
     if spec.capacity == "FARGATE":

@@ -162,7 +162,7 @@ def run(aws, model: ModelStack, now: dt.datetime | None = None) -> tuple[str, bo
     net = params["NetworkConfiguration"]["awsvpcConfiguration"]
     request = dict(
         cluster=cluster, taskDefinition=params["TaskDefinitionArn"], count=1, startedBy=started_by,
-        clientToken=token,
+        clientToken=token, propagateTags="TASK_DEFINITION",
         networkConfiguration={"awsvpcConfiguration": {
             "subnets": net["Subnets"], "securityGroups": net.get("SecurityGroups", []),
             "assignPublicIp": net.get("AssignPublicIp", "DISABLED")}})

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 # swapped for this sentinel while the file is edited, then put back verbatim.
 STACK_ATTR = "!stack_attr name"
 SENTINEL = "__STACK_ATTR_NAME__"
+CMD = "__SCEPTRE_CMD__ "  # likewise for the hooks' !cmd tags in config/prod/config.yaml
 
 
 @pytest.fixture
@@ -49,9 +50,9 @@ def edit_yaml(path: Path, fn) -> None:
     """Load `path` (safe_load, with the one Sceptre tag line preserved), apply fn, write back."""
     text = path.read_text()
     assert text.count(STACK_ATTR) <= 1
-    data = yaml.safe_load(text.replace(STACK_ATTR, SENTINEL))
+    data = yaml.safe_load(text.replace(STACK_ATTR, SENTINEL).replace("!cmd ", CMD))
     fn(data)
-    out = yaml.safe_dump(data, sort_keys=False)
+    out = yaml.safe_dump(data, sort_keys=False).replace(CMD, "!cmd ")
     if STACK_ATTR in text:
         assert out.count(SENTINEL) == 1
         out = out.replace(SENTINEL, STACK_ATTR)

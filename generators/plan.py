@@ -1,0 +1,342 @@
+"""`make plan` and the reviewed deploy: CloudFormation change sets, read as a table.
+
+A plan renders every stack, makes one change set per stack (named `wm-plan-<env>`, so
+a new plan replaces the old one and none pile up), waits for them and reads them back
+as rows: stack, logical ID, type, action, replacement, properties. A stack whose
+inputs come from stacks that do not exist yet cannot have a change set (its parameter
+values are unknown), so its plan is every resource of its template as Add; the deploy
+makes its change set once the inputs exist and executes it only if it holds exactly
+those changes.
+
+The plan is written as build/plan-<env>.md (for a pull request) and
+build/plan-<env>.json (what `apply` executes), each atomically: an interrupted plan
+leaves the previous files whole, never half of a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+STATEFUL_TYPES = frozenset({"AWS::Logs::LogGroup", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SSM::Parameter",
+                            "AWS::DynamoDB::Table", "AWS::EFS::FileSystem", "AWS::RDS::DBInstance",
+                            "AWS::SecretsManager::Secret"})
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+FAILED_STATES = ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED")
+EXIT_STATEFUL = 10  # the plan removes or replaces something that holds data
+
+
+class PlanError(Exception):
+    """A plan or deploy that cannot go on; the message says why and what to do."""
+
+
+@dataclass
+class ResourceChange:
+    logical_id: str
+    resource_type: str
+    action: str             # Add, Modify, Remove
+    replacement: str = "-"  # True, False, Conditional, or - (not said / not a Modify)
+    properties: list[str] = field(default_factory=list)
+
+    @property
+    def risks_data(self) -> bool:
+        return self.resource_type in STATEFUL_TYPES and (
+            self.action == "Remove" or self.replacement in ("True", "Conditional"))
+
+
+@dataclass
+class StackPlan:
+    path: str
+    stack_name: str
+    kind: str                # create, update, no change, from template
+    template_sha: str
+    parameters: dict[str, str]
+    changes: list[ResourceChange] = field(default_factory=list)
+    change_set: str | None = None
+    note: str = ""
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- reading change sets ---------------------------------------------------------------------
+
+def property_diff(old: dict | None, new: dict | None) -> list[str]:
+    """Top-level properties (and policies) that differ between two resource definitions."""
+    old, new = old or {}, new or {}
+    names = sorted(set(old.get("Properties", {})) | set(new.get("Properties", {})))
+    out = [n for n in names if old.get("Properties", {}).get(n) != new.get("Properties", {}).get(n)]
+    out += [k for k in ("DeletionPolicy", "UpdateReplacePolicy", "Metadata") if old.get(k) != new.get(k)]
+    return out
+
+
+def changes_from_response(response: dict, old_template: dict | None, new_template: dict) -> list[ResourceChange]:
+    """Rows from a DescribeChangeSet answer; property names from its Details, else from the templates."""
+    out = []
+    for c in response.get("Changes", []):
+        rc = c["ResourceChange"]
+        props = sorted({d["Target"].get("Name") or d["Target"]["Attribute"] for d in rc.get("Details", [])
+                        if d.get("Target", {}).get("Attribute") in ("Properties", "Tags", "Metadata",
+                                                                     "DeletionPolicy", "UpdateReplacePolicy")})
+        logical = rc["LogicalResourceId"]
+        if not props and rc["Action"] == "Modify":
+            props = property_diff((old_template or {}).get("Resources", {}).get(logical),
+                                  new_template.get("Resources", {}).get(logical))
+        out.append(ResourceChange(logical, rc["ResourceType"], rc["Action"],
+                                  rc.get("Replacement") or "-", props))
+    return sorted(out, key=lambda r: (r.logical_id, r.action))
+
+
+def changes_from_template(template: dict) -> list[ResourceChange]:
+    return [ResourceChange(logical, r["Type"], "Add") for logical, r in sorted(template["Resources"].items())]
+
+
+# --- output ---------------------------------------------------------------------------------
+
+HEADER = ("stack", "logical ID", "type", "action", "replaces", "properties")
+
+
+def _rows(plans: list[StackPlan]) -> list[tuple[str, ...]]:
+    rows = []
+    for p in plans:
+        for c in p.changes:
+            rows.append((p.path, c.logical_id, c.resource_type, c.action, c.replacement,
+                         ", ".join(c.properties) or ("(new)" if c.action == "Add" else "-")))
+    return rows
+
+
+def to_table(plans: list[StackPlan], env: str) -> str:
+    rows = _rows(plans)
+    lines = [f"plan for {env}: {sum(len(p.changes) for p in plans)} resource changes in "
+             f"{sum(1 for p in plans if p.changes)} of {len(plans)} stacks"]
+    if rows:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADER)]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(HEADER, widths)).rstrip())
+        lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    lines += [f"{p.path}: no change" for p in plans if not p.changes]
+    lines += [f"{p.path}: {p.note}" for p in plans if p.note]
+    risky = [f"{p.path}:{c.logical_id}" for p in plans for c in p.changes if c.risks_data]
+    if risky:
+        lines.append(f"WARNING: this plan removes or replaces resources that hold data: {', '.join(risky)}")
+    return "\n".join(lines)
+
+
+def to_markdown(plans: list[StackPlan], env: str, commit: str) -> str:
+    lines = [f"### weekly-models plan for `{env}` at `{commit}`", ""]
+    rows = _rows(plans)
+    if rows:
+        lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+        lines += ["| " + " | ".join(v.replace("|", "\\|") for v in r) + " |" for r in rows]
+        lines.append("")
+    lines += [f"- `{p.path}`: no change" for p in plans if not p.changes]
+    lines += [f"- `{p.path}`: {p.note}" for p in plans if p.note]
+    risky = [f"`{p.path}:{c.logical_id}`" for p in plans for c in p.changes if c.risks_data]
+    if risky:
+        lines += ["", f"**Removes or replaces resources that hold data:** {', '.join(risky)}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)  # all or nothing, even on Ctrl-C
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save(plans: list[StackPlan], env: str, commit: str, out: Path) -> tuple[Path, Path]:
+    md, js = out / f"plan-{env}.md", out / f"plan-{env}.json"
+    write_atomically(js, json.dumps({"env": env, "commit": commit, "stacks": [asdict(p) for p in plans]},
+                                    indent=1, sort_keys=True))
+    write_atomically(md, to_markdown(plans, env, commit))
+    return md, js
+
+
+def load(path: Path) -> dict:
+    if not path.exists():
+        raise PlanError(f"no plan at {path}: run make plan first")
+    data = json.loads(path.read_text())
+    data["stacks"] = [StackPlan(**{**s, "changes": [ResourceChange(**c) for c in s["changes"]]})
+                      for s in data["stacks"]]
+    return data
+
+
+# --- talking to CloudFormation ------------------------------------------------------------------
+
+def stack_status(cfn, name: str) -> str | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        return cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+    except ClientError as err:
+        if "does not exist" in str(err):
+            return None
+        raise
+
+
+def outputs(cfn, name: str) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])}
+
+
+def wait_change_set(cfn, name: str, change_set: str, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = cfn.describe_change_set(StackName=name, ChangeSetName=change_set)
+        if answer["Status"] in ("CREATE_COMPLETE", "FAILED"):
+            pages = answer
+            while pages.get("NextToken"):
+                pages = cfn.describe_change_set(StackName=name, ChangeSetName=change_set, NextToken=pages["NextToken"])
+                answer["Changes"] += pages.get("Changes", [])
+            return answer
+        if time.monotonic() > deadline:
+            raise PlanError(f"{name}: change set {change_set} still {answer['Status']} after {timeout:.0f} s")
+        time.sleep(1)
+
+
+def wait_stack(cfn, name: str, timeout: float = 3600) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = stack_status(cfn, name)
+        if status and not status.endswith("_IN_PROGRESS"):
+            return status
+        if time.monotonic() > deadline:
+            raise PlanError(f"{name} still {status} after {timeout:.0f} s")
+        time.sleep(2)
+
+
+def recover_hint(name: str, status: str) -> str:
+    if status in ("ROLLBACK_COMPLETE", "CREATE_FAILED"):
+        return (f"stack {name} is in {status}: it was never created and cannot be updated; delete it "
+                f"(aws cloudformation delete-stack --stack-name {name}), then plan again")
+    if status == "UPDATE_ROLLBACK_FAILED":
+        return (f"stack {name} is in {status}: finish the rollback (aws cloudformation continue-update-rollback "
+                f"--stack-name {name}), then plan again")
+    return f"stack {name} is in {status}: see its events (aws cloudformation describe-stack-events --stack-name {name})"
+
+
+def make_change_set(cfn, p: StackPlan, body: str, tags: list[dict], env: str) -> StackPlan:
+    """Create (or replace) this stack's change set and read it back into `p`."""
+    from botocore.exceptions import ClientError
+
+    status = stack_status(cfn, p.stack_name)
+    if status in FAILED_STATES:
+        raise PlanError(recover_hint(p.stack_name, status))
+    if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        raise PlanError(f"stack {p.stack_name} is busy ({status}); wait for it to finish, then plan again")
+    kind = "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
+    change_set = f"wm-plan-{env}"
+    try:
+        cfn.delete_change_set(StackName=p.stack_name, ChangeSetName=change_set)  # never two of them
+    except ClientError:
+        pass
+    try:
+        cfn.create_change_set(
+            StackName=p.stack_name, ChangeSetName=change_set, ChangeSetType=kind, TemplateBody=body,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(p.parameters.items())],
+            Capabilities=["CAPABILITY_NAMED_IAM"], Tags=tags, Description=f"weekly-models plan for {env}")
+    except ClientError as err:
+        raise PlanError(f"{p.stack_name}: CloudFormation refused the change set: "
+                        f"{err.response['Error'].get('Message')}") from None
+    answer = wait_change_set(cfn, p.stack_name, change_set)
+    new = _load_template(body)
+    if answer["Status"] == "FAILED":
+        reason = answer.get("StatusReason", "")
+        cfn.delete_change_set(StackName=p.stack_name, ChangeSetName=change_set)
+        if any(s in reason for s in NO_CHANGES):
+            p.kind = "no change"
+            return p
+        raise PlanError(f"{p.stack_name}: the change set failed: {reason}")
+    old = None
+    if kind == "UPDATE":
+        old = _load_template(cfn.get_template(StackName=p.stack_name, TemplateStage="Original")["TemplateBody"])
+    p.kind = kind.lower()
+    p.changes = changes_from_response(answer, old, new)
+    p.change_set = answer["ChangeSetId"]
+    return p
+
+
+def _load_template(body) -> dict:
+    import yaml
+
+    from .loader import _SceptreYaml
+
+    if isinstance(body, dict):
+        return body
+    return yaml.load(body, Loader=_SceptreYaml)  # noqa: S506 - SafeLoader subclass
+
+
+# --- plan and apply -----------------------------------------------------------------------------
+
+def stack_name(path: str) -> str:
+    return f"weekly-models-{path.replace('/', '-')}"
+
+
+def make(cfn, env: str, stacks: dict, inputs: dict, order: list[str], render, tags: list[dict]) -> list[StackPlan]:
+    """One StackPlan per stack, in deploy order."""
+    plans = []
+    for path in order:
+        body = render(stacks[path])
+        missing = sorted({src for src, _ in inputs[path].values()
+                          if stack_status(cfn, stack_name(src)) in (None, "REVIEW_IN_PROGRESS")})
+        if missing:
+            params = {k: f"(output {out} of {src})" for k, (src, out) in inputs[path].items()}
+            plans.append(StackPlan(path, stack_name(path), "from template", sha(body), params,
+                                   changes_from_template(_load_template(body)),
+                                   note=f"planned from its template: its inputs come from {', '.join(missing)}, "
+                                        "which do not exist yet; the deploy makes its change set after them"))
+            continue
+        params = {k: outputs(cfn, stack_name(src))[out] for k, (src, out) in inputs[path].items()}
+        p = StackPlan(path, stack_name(path), "", sha(body), params)
+        plans.append(make_change_set(cfn, p, body, tags, env))
+    return plans
+
+
+def apply(cfn, env: str, saved: dict, stacks: dict, inputs: dict, render, tags: list[dict], say) -> None:
+    """Execute exactly the saved plan; refuse if anything it was made from has changed."""
+    for p in saved["stacks"]:
+        if p.path not in stacks:
+            raise PlanError(f"{p.path} was planned but is no longer in the configuration: run make plan ENV={env}")
+        if sha(render(stacks[p.path])) != p.template_sha:
+            raise PlanError(f"{p.path}: the template changed since the plan was made: run make plan ENV={env} "
+                            "and review it again")
+    if set(stacks) != {p.path for p in saved["stacks"]}:
+        raise PlanError(f"the configuration has stacks the plan does not: run make plan ENV={env}")
+    for p in saved["stacks"]:
+        if p.kind == "no change":
+            continue
+        if p.kind == "from template":
+            body = render(stacks[p.path])
+            params = {k: outputs(cfn, stack_name(src))[out] for k, (src, out) in inputs[p.path].items()}
+            fresh = make_change_set(cfn, StackPlan(p.path, p.stack_name, "", p.template_sha, params), body, tags, env)
+            planned = sorted((c.logical_id, c.action) for c in p.changes)
+            if sorted((c.logical_id, c.action) for c in fresh.changes) != planned:
+                raise PlanError(f"{p.path}: its change set differs from the plan: run make plan ENV={env}")
+            p = fresh
+        else:
+            current = {k: v for k, v in p.parameters.items()}
+            live = {k: outputs(cfn, stack_name(src))[out] for k, (src, out) in inputs[p.path].items()}
+            if current != live:
+                raise PlanError(f"{p.path}: its inputs changed since the plan was made: run make plan ENV={env}")
+        say(f"{p.path}: executing {len(p.changes)} changes")
+        cfn.execute_change_set(ChangeSetName=p.change_set, StackName=p.stack_name)
+        status = wait_stack(cfn, p.stack_name)
+        if not status.endswith("_COMPLETE") or "ROLLBACK" in status:
+            raise PlanError(recover_hint(p.stack_name, status))
+        say(f"{p.path}: {status}")
+
+
+def stack_policy(template: dict) -> str:
+    """Allow every update except replacing or deleting a resource that holds data."""
+    stateful = sorted(logical for logical, r in template.get("Resources", {}).items() if r["Type"] in STATEFUL_TYPES)
+    statements = [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
+    if stateful:
+        statements.append({"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*",
+                           "Resource": [f"LogicalResourceId/{logical}" for logical in stateful]})
+    return json.dumps({"Statement": statements}, sort_keys=True)
