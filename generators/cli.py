@@ -362,7 +362,10 @@ def cmd_plan(args) -> None:
         raise Failure(str(err), 1)
     md, _ = plan.save(plans, args.env, git_commit(), ROOT / "build")
     print(plan.to_table(plans, args.env))
-    print(f"\nwritten to {md.relative_to(ROOT)}; deploy exactly this with: make deploy ENV={args.env}")
+    how = (f"deploy exactly this with: make deploy ENV={args.env}" if args.env == "prod" else
+           f"make deploy ENV={args.env} plans and applies at once; to apply exactly this plan: "
+           f"wm apply {args.env}")
+    print(f"\nwritten to {md.relative_to(ROOT)}; {how}")
     if any(c.risks_data for p in plans for c in p.changes):
         raise Failure("the plan removes or replaces resources that hold data (listed above); "
                       "make sure that is intended before deploying", plan.EXIT_STATEFUL)
@@ -549,9 +552,16 @@ def main(argv: list[str] | None = None) -> int:
     except BotoCoreError as err:
         print(f"error: could not reach AWS: {err}", file=sys.stderr)
         return 1
+    except Exception as err:  # botocore's parser errors are not BotoCoreErrors
+        if type(err).__module__.split(".")[0] != "botocore":
+            raise
+        print(f"error: AWS (or the emulator) gave an answer that could not be read: {str(err)[:300]}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head: not an error
+        return 0
     return 0
 
 

@@ -1,7 +1,7 @@
 """`make plan` and the reviewed deploy: CloudFormation change sets, read as a table.
 
-A plan renders every stack, makes one change set per stack (named `wm-plan-<env>`, so
-a new plan replaces the old one and none pile up), waits for them and reads them back
+A plan renders every stack, makes one change set per stack (named `wm-plan-<stack>`,
+so a new plan replaces the old one and none pile up), waits for them and reads them back
 as rows: stack, logical ID, type, action, replacement, properties. A stack whose
 inputs come from stacks that do not exist yet cannot have a change set (its parameter
 values are unknown), so its plan is every resource of its template as Add; the deploy
@@ -231,24 +231,27 @@ def make_change_set(cfn, p: StackPlan, body: str, tags: list[dict], env: str) ->
     if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
         raise PlanError(f"stack {p.stack_name} is busy ({status}); wait for it to finish, then plan again")
     kind = "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
-    change_set = f"wm-plan-{env}"
+    change_set = f"wm-plan-{p.stack_name}"  # one per stack, replaced by each plan
+    if status:  # a new plan replaces the last one: never two of them
+        existing = [c["ChangeSetName"] for c in cfn.list_change_sets(StackName=p.stack_name).get("Summaries", [])]
+        if change_set in existing:
+            cfn.delete_change_set(StackName=p.stack_name, ChangeSetName=change_set)
     try:
-        cfn.delete_change_set(StackName=p.stack_name, ChangeSetName=change_set)  # never two of them
-    except ClientError:
-        pass
-    try:
-        cfn.create_change_set(
+        created = cfn.create_change_set(
             StackName=p.stack_name, ChangeSetName=change_set, ChangeSetType=kind, TemplateBody=body,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(p.parameters.items())],
             Capabilities=["CAPABILITY_NAMED_IAM"], Tags=tags, Description=f"weekly-models plan for {env}")
     except ClientError as err:
-        raise PlanError(f"{p.stack_name}: CloudFormation refused the change set: "
-                        f"{err.response['Error'].get('Message')}") from None
-    answer = wait_change_set(cfn, p.stack_name, change_set)
+        message = err.response["Error"].get("Message", "")
+        if any(s in message for s in NO_CHANGES):
+            p.kind = "no change"
+            return p
+        raise PlanError(f"{p.stack_name}: CloudFormation refused the change set: {message}") from None
+    answer = wait_change_set(cfn, p.stack_name, created["Id"])
     new = _load_template(body)
     if answer["Status"] == "FAILED":
         reason = answer.get("StatusReason", "")
-        cfn.delete_change_set(StackName=p.stack_name, ChangeSetName=change_set)
+        cfn.delete_change_set(StackName=p.stack_name, ChangeSetName=created["Id"])
         if any(s in reason for s in NO_CHANGES):
             p.kind = "no change"
             return p

@@ -20,7 +20,9 @@ the ordinary API, and nothing answers success without doing the work:
 - events.py: EventBridge rules deliver to SNS topics through moto's SNS backend (moto
   has no SNS target: PutEvents failed)
 - cloudformation.py: an UpdateStack that changes nothing is refused with "No updates are
-  to be performed", as CloudFormation does, for stacks without parameters too
+  to be performed", as CloudFormation does, for stacks without parameters too; an
+  executed change set leaves the stack's template, parameters and outputs in place;
+  termination protection can be set and blocks DeleteStack
 
 Everything else moto does not model stays absent, and `make deploy` lists it.
 """

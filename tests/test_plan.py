@@ -1,0 +1,142 @@
+"""The plan formatter and the stateful-replacement detection, on recorded change-set answers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import ROOT
+from generators import plan
+
+FIXTURES = ROOT / "tests" / "fixtures" / "change-sets"
+
+
+def recorded(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def stack(changes, path="prod/models/flu-ar2") -> plan.StackPlan:
+    return plan.StackPlan(path, plan.stack_name(path), "update", "sha", {}, changes, "arn:cs")
+
+
+def test_rows_say_action_replacement_and_properties():
+    changes = plan.changes_from_response(recorded("memory-change"), None, {"Resources": {}})
+    assert [(c.logical_id, c.action, c.replacement, c.properties) for c in changes] == [
+        ("Schedule", "Modify", "False", ["Target"]),
+        ("TaskDefinition", "Modify", "True", ["ContainerDefinitions", "Memory"])]
+    assert not any(c.risks_data for c in changes)  # a task definition holds no data
+
+
+@pytest.mark.parametrize("name,risky", [
+    ("log-group-renamed", ["LogGroup"]),
+    ("queue-removed", ["DeadLetterQueue"]),
+    ("tags-only", []),
+    ("memory-change", []),
+])
+def test_stateful_replacement_or_removal_is_detected(name, risky):
+    changes = plan.changes_from_response(recorded(name), None, {"Resources": {}})
+    assert [c.logical_id for c in changes if c.risks_data] == risky
+
+
+def test_tags_only_change_names_tags():
+    (c,) = plan.changes_from_response(recorded("tags-only"), None, {"Resources": {}})
+    assert (c.action, c.replacement, c.properties) == ("Modify", "False", ["Tags"])
+
+
+def test_properties_come_from_the_templates_when_cloudformation_gives_no_details():
+    answer = {"Changes": [{"ResourceChange": {"Action": "Modify", "LogicalResourceId": "TaskDefinition",
+                                              "ResourceType": "AWS::ECS::TaskDefinition"}}]}
+    old = {"Resources": {"TaskDefinition": {"Properties": {"Memory": "3072", "Cpu": "1024"}}}}
+    new = {"Resources": {"TaskDefinition": {"Properties": {"Memory": "4096", "Cpu": "1024"}}}}
+    (c,) = plan.changes_from_response(answer, old, new)
+    assert (c.replacement, c.properties) == ("-", ["Memory"])
+
+
+def test_table_and_markdown_carry_the_same_rows():
+    plans = [stack(plan.changes_from_response(recorded("log-group-renamed"), None, {"Resources": {}})),
+             plan.StackPlan("prod/network", "weekly-models-prod-network", "no change", "sha", {})]
+    table = plan.to_table(plans, "prod")
+    md = plan.to_markdown(plans, "prod", "abc123")
+    assert "prod/network: no change" in table and "- `prod/network`: no change" in md
+    table_rows = [line.split() for line in table.splitlines() if line.startswith("prod/models/")]
+    md_rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in md.splitlines()
+               if line.startswith("| prod/models/")]
+    assert [r[:5] for r in table_rows] == [r[:5] for r in md_rows] == [
+        ["prod/models/flu-ar2", "LogGroup", "AWS::Logs::LogGroup", "Modify", "True"],
+        ["prod/models/flu-ar2", "TaskDefinition", "AWS::ECS::TaskDefinition", "Modify", "True"]]
+    assert "WARNING: this plan removes or replaces resources that hold data: prod/models/flu-ar2:LogGroup" in table
+    assert "**Removes or replaces resources that hold data:** `prod/models/flu-ar2:LogGroup`" in md
+
+
+def test_plan_files_round_trip_and_are_written_whole(tmp_path):
+    plans = [stack(plan.changes_from_response(recorded("memory-change"), None, {"Resources": {}}))]
+    md, js = plan.save(plans, "prod", "abc123", tmp_path)
+    saved = plan.load(js)
+    assert saved["commit"] == "abc123" and saved["stacks"] == plans
+    assert md.read_text() == plan.to_markdown(plans, "prod", "abc123")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan-prod.json", "plan-prod.md"]  # no temp file left
+
+
+def test_an_interrupted_write_keeps_the_previous_plan(tmp_path, monkeypatch):
+    target = tmp_path / "plan-prod.md"
+    plan.write_atomically(target, "old plan\n")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plan.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        plan.write_atomically(target, "half of a new plan")
+    assert target.read_text() == "old plan\n" and [p.name for p in tmp_path.iterdir()] == ["plan-prod.md"]
+
+
+def test_stack_policy_denies_replacing_or_deleting_data_only():
+    template = {"Resources": {"LogGroup": {"Type": "AWS::Logs::LogGroup"}, "DeadLetterQueue": {"Type": "AWS::SQS::Queue"},
+                              "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition"}}}
+    policy = json.loads(plan.stack_policy(template))
+    allow, deny = policy["Statement"]
+    assert allow == {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}
+    assert deny["Effect"] == "Deny" and deny["Action"] == ["Update:Replace", "Update:Delete"]
+    assert deny["Resource"] == ["LogicalResourceId/DeadLetterQueue", "LogicalResourceId/LogGroup"]
+
+
+@pytest.mark.parametrize("status,hint", [
+    ("ROLLBACK_COMPLETE", "delete it (aws cloudformation delete-stack --stack-name s)"),
+    ("UPDATE_ROLLBACK_FAILED", "continue-update-rollback --stack-name s"),
+    ("DELETE_FAILED", "describe-stack-events --stack-name s"),
+])
+def test_a_stack_stuck_in_a_failed_state_says_how_to_recover(status, hint):
+    text = plan.recover_hint("s", status)
+    assert status in text and hint in text
+
+
+def test_prod_is_never_planned_or_deployed_from_a_dirty_tree(monkeypatch, capsys):
+    from generators import cli
+
+    monkeypatch.setattr(cli, "git_commit", lambda: "0123abc-dirty")
+    for command in ("plan", "apply"):
+        assert cli.main([command, "prod"]) == 7
+        assert "uncommitted changes: prod is planned and deployed only from a commit" in capsys.readouterr().err
+
+
+def test_destroying_prod_needs_its_name_typed_back(monkeypatch, capsys):
+    from generators import cli
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert cli.main(["confirm-destroy", "prod"]) == 9
+    assert "CONFIRM=prod" in capsys.readouterr().err
+    assert cli.main(["confirm-destroy", "prod", "--confirm", "dev"]) == 9
+
+
+def test_a_plan_from_another_commit_is_not_applied(monkeypatch, capsys, tmp_path):
+    from generators import cli
+
+    monkeypatch.setattr(cli, "git_commit", lambda: "bbbb")
+    monkeypatch.setattr(cli, "ROOT", tmp_path)
+    shutil.copytree(ROOT / "config", tmp_path / "config", symlinks=True)
+    shutil.copytree(ROOT / "models", tmp_path / "models")
+    plan.save([], "dev", "aaaa", tmp_path / "build")
+    assert cli.main(["apply", "dev", "--yes"]) == 8
+    assert "the plan was made at aaaa, the work tree is now at bbbb" in capsys.readouterr().err
