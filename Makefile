@@ -31,7 +31,7 @@ EMU_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(ENDPOINT) 
 aws_cmd = $(if $(filter local,$(ENV)),$(EMU_ENV) $(WM) $(1),$(WM) aws-check $(ENV) >/dev/null && $(WM) $(1))
 
 # `plan` against the emulator is `make plan` (ENV=local); apply it with: $(EMU_ENV) $(WM) apply local --yes
-.PHONY: plan drift docs diagram graphviz cost status run logs help install validate render lint test unit snapshots deploy destroy secret \
+.PHONY: deploy-deployer plan drift docs diagram graphviz cost status run logs help install validate render lint test unit snapshots deploy destroy secret \
 	emulator-start emulator-stop bench clean check-env
 
 help: ## List every target (ENV=local|dev|prod, default local)
@@ -69,8 +69,8 @@ render: check-env $(BIN)/.installed ## Write ENV's templates to build/<env>/ (no
 	@$(WM) render $(ENV)
 
 lint: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint (with I rules) and checkov over dev and prod templates
-	@$(WM) render dev && $(WM) render prod
-	@$(BIN)/cfn-lint --include-checks I --non-zero-exit-code informational -- build/dev/*.yaml build/dev/models/*.yaml build/prod/*.yaml build/prod/models/*.yaml \
+	@$(WM) render dev && $(WM) render prod && $(WM) render account
+	@$(BIN)/cfn-lint --include-checks I --non-zero-exit-code informational -- build/dev/*.yaml build/dev/models/*.yaml build/prod/*.yaml build/prod/models/*.yaml build/account/*.yaml \
 		|| { echo "cfn-lint found problems (above). Fix the generator, then: make lint" >&2; exit 1; }
 	@$(CHECKOV_VENV)/bin/checkov -d build --framework cloudformation --compact --quiet --skip-download > build/checkov.txt \
 		|| { cat build/checkov.txt; echo "checkov found failed checks (above). Fix the generator, or suppress with a reason in the resource's Metadata (generators/common.py: checkov_skip)." >&2; exit 1; }
@@ -85,7 +85,7 @@ test: $(BIN)/.installed $(EMU_VENV)/.installed $(CHECKOV_VENV)/.installed graphv
 	@$(BIN)/pytest -q -p no:cacheprovider
 
 snapshots: $(BIN)/.installed ## Accept the rendered templates as the new snapshots (review the diff first)
-	@$(WM) render dev --out tests/snapshots && $(WM) render prod --out tests/snapshots
+	@$(WM) render dev --out tests/snapshots && $(WM) render prod --out tests/snapshots && $(WM) render account --out tests/snapshots
 	@git status --short tests/snapshots || true
 	@echo "snapshots updated: review with git diff tests/snapshots, then commit"
 
@@ -127,6 +127,12 @@ else
 	@$(SCEPTRE) --no-colour launch -y $(ENV)
 	@$(WM) report $(ENV)
 endif
+
+deploy-deployer: $(BIN)/.installed ## Once per account, as an administrator: the GitHub OIDC deploy roles (config/account)
+	@$(WM) aws-check account
+	@$(WM) deployable account
+	@$(SCEPTRE) --no-colour launch account
+	@$(WM) report account
 
 plan: check-env $(BIN)/.installed ## Change sets for every stack of ENV: a table, and build/plan-<env>.md for review
 ifeq ($(ENV),local)

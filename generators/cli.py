@@ -18,7 +18,7 @@ from . import loader, naming, render_spec, runs
 from .spec import ConfigError, ModelStack
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG_ENVS = {"local": "dev", "dev": "dev", "prod": "prod"}
+CONFIG_ENVS = {"local": "dev", "dev": "dev", "prod": "prod", "account": "account"}
 
 
 class Failure(Exception):
@@ -31,7 +31,9 @@ class Failure(Exception):
 
 def _config_env(env: str) -> str:
     if env not in CONFIG_ENVS:
-        raise Failure(f"ENV={env!r} is not an environment; use local (dev on the emulator), dev or prod", 2)
+        raise Failure(f"ENV={env!r} is not an environment; use local (dev on the emulator), dev or prod "
+                      "(or account, for the once-per-account deployer stack)", 2)
+
     return CONFIG_ENVS[env]
 
 
@@ -349,6 +351,14 @@ def _plan_inputs(e: loader.Environment):
     return inputs, docs.deploy_order(inputs)
 
 
+def _cloudformation_role(e: loader.Environment) -> str | None:
+    role = _env_stack(e).environment.cloudformation_role
+    if not role:
+        return None
+    account = _boto("sts").get_caller_identity()["Account"]
+    return f"arn:aws:iam::{account}:role/{role}"
+
+
 def cmd_plan(args) -> None:
     from . import plan
 
@@ -357,7 +367,8 @@ def cmd_plan(args) -> None:
     _require_endpoint(args.endpoint if args.env == "local" else None)
     inputs, order = _plan_inputs(e)
     try:
-        plans = plan.make(_boto("cloudformation"), args.env, e.stacks, inputs, order, render_spec, stack_tags(args.env))
+        plans = plan.make(_boto("cloudformation"), args.env, e.stacks, inputs, order, render_spec, stack_tags(args.env),
+                          _cloudformation_role(e))
     except plan.PlanError as err:
         raise Failure(str(err), 1)
     md, _ = plan.save(plans, args.env, git_commit(), ROOT / "build")
@@ -393,7 +404,8 @@ def cmd_apply(args) -> None:
     inputs, _ = _plan_inputs(e)
     cfn = _boto("cloudformation")
     try:
-        plan.apply(cfn, args.env, saved, e.stacks, inputs, render_spec, stack_tags(args.env), print)
+        plan.apply(cfn, args.env, saved, e.stacks, inputs, render_spec, stack_tags(args.env), print,
+                   _cloudformation_role(e))
     except plan.PlanError as err:
         raise Failure(str(err), 8)
     (ROOT / "build" / f"plan-{args.env}.json").unlink()  # executed: it can never run twice

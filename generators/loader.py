@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from . import naming
-from .spec import SECTION_FILES, ConfigError, EnvStack, ModelStack, Problem, resolve
+from .spec import ACCOUNT, SECTION_FILES, ConfigError, EnvStack, ModelStack, Problem, resolve
 
 ENVIRONMENTS = ("dev", "prod")
 
@@ -86,7 +86,14 @@ class Environment:
 def user_data(root: Path, env: str) -> dict[str, dict]:
     """Stack path -> the sceptre_user_data Sceptre would pass to its template."""
     problems: list[Problem] = []
-    if env not in ENVIRONMENTS:
+    if env == ACCOUNT:
+        rel = SECTION_FILES["deployer"]
+        deployer = _section(_read(root / rel, rel), rel, "deployer", problems)
+        if problems:
+            raise ConfigError(problems)
+        return {f"{ACCOUNT}/{p.stem}": {"deployer": deployer, "stack": f"{ACCOUNT}/{p.stem}"}
+                for p in sorted((root / "config" / ACCOUNT).glob("*.yaml")) if p.name != "config.yaml"}
+    if env not in (*ENVIRONMENTS, ACCOUNT):
         raise ConfigError([Problem("ENV", env, f"unknown environment; use one of {', '.join(ENVIRONMENTS)}")])
     project_rel = SECTION_FILES["project"]
     env_rel = SECTION_FILES["environment"].format(env=env)
@@ -130,7 +137,8 @@ def load(root: Path, env: str) -> Environment:
             stacks[path] = resolve(path, data)
         except ConfigError as err:
             problems += err.problems
-    problems += _whole_environment(root, env, stacks)
+    if env != ACCOUNT:
+        problems += _whole_environment(root, env, stacks)
     if problems:
         raise ConfigError(problems)
     return Environment(env, stacks)

@@ -221,7 +221,7 @@ def recover_hint(name: str, status: str) -> str:
     return f"stack {name} is in {status}: see its events (aws cloudformation describe-stack-events --stack-name {name})"
 
 
-def make_change_set(cfn, p: StackPlan, body: str, tags: list[dict], env: str) -> StackPlan:
+def make_change_set(cfn, p: StackPlan, body: str, tags: list[dict], env: str, role_arn: str | None = None) -> StackPlan:
     """Create (or replace) this stack's change set and read it back into `p`."""
     from botocore.exceptions import ClientError
 
@@ -240,7 +240,8 @@ def make_change_set(cfn, p: StackPlan, body: str, tags: list[dict], env: str) ->
         created = cfn.create_change_set(
             StackName=p.stack_name, ChangeSetName=change_set, ChangeSetType=kind, TemplateBody=body,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(p.parameters.items())],
-            Capabilities=["CAPABILITY_NAMED_IAM"], Tags=tags, Description=f"weekly-models plan for {env}")
+            Capabilities=["CAPABILITY_NAMED_IAM"], Tags=tags, Description=f"weekly-models plan for {env}",
+            **({"RoleARN": role_arn} if role_arn else {}))
     except ClientError as err:
         message = err.response["Error"].get("Message", "")
         if any(s in message for s in NO_CHANGES):
@@ -281,7 +282,8 @@ def stack_name(path: str) -> str:
     return f"weekly-models-{path.replace('/', '-')}"
 
 
-def make(cfn, env: str, stacks: dict, inputs: dict, order: list[str], render, tags: list[dict]) -> list[StackPlan]:
+def make(cfn, env: str, stacks: dict, inputs: dict, order: list[str], render, tags: list[dict],
+         role_arn: str | None = None) -> list[StackPlan]:
     """One StackPlan per stack, in deploy order."""
     plans = []
     for path in order:
@@ -297,11 +299,12 @@ def make(cfn, env: str, stacks: dict, inputs: dict, order: list[str], render, ta
             continue
         params = {k: outputs(cfn, stack_name(src))[out] for k, (src, out) in inputs[path].items()}
         p = StackPlan(path, stack_name(path), "", sha(body), params)
-        plans.append(make_change_set(cfn, p, body, tags, env))
+        plans.append(make_change_set(cfn, p, body, tags, env, role_arn))
     return plans
 
 
-def apply(cfn, env: str, saved: dict, stacks: dict, inputs: dict, render, tags: list[dict], say) -> None:
+def apply(cfn, env: str, saved: dict, stacks: dict, inputs: dict, render, tags: list[dict], say,
+          role_arn: str | None = None) -> None:
     """Execute exactly the saved plan; refuse if anything it was made from has changed."""
     for p in saved["stacks"]:
         if p.path not in stacks:
@@ -317,7 +320,8 @@ def apply(cfn, env: str, saved: dict, stacks: dict, inputs: dict, render, tags: 
         if p.kind == "from template":
             body = render(stacks[p.path])
             params = {k: outputs(cfn, stack_name(src))[out] for k, (src, out) in inputs[p.path].items()}
-            fresh = make_change_set(cfn, StackPlan(p.path, p.stack_name, "", p.template_sha, params), body, tags, env)
+            fresh = make_change_set(cfn, StackPlan(p.path, p.stack_name, "", p.template_sha, params), body, tags,
+                                    env, role_arn)
             planned = sorted((c.logical_id, c.action) for c in p.changes)
             if sorted((c.logical_id, c.action) for c in fresh.changes) != planned:
                 raise PlanError(f"{p.path}: its change set differs from the plan: run make plan ENV={env}")

@@ -26,11 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import naming, rules
 
 STACK_KINDS = ("network", "iam", "cluster", "alerts")
+ACCOUNT = "account"  # config/account: the once-per-account deployer stack
 # Where each section of sceptre_user_data comes from; `{env}`/`{model}` filled in.
 SECTION_FILES = {
     "project": "config/config.yaml",
     "environment": "config/{env}/config.yaml",
     "model": "models/{model}.yaml",
+    "deployer": "config/account/config.yaml",
 }
 CONTRACT_SECRETS = ("GH_TOKEN", "GIT_CREDENTIALS", "SLACK_API_TOKEN")
 
@@ -264,6 +266,9 @@ class EnvironmentSpec(_Strict):
     logs_kms_key_arn: str | None = Field(
         None, description="Customer-managed KMS key for the log groups (default none: CloudWatch's own encryption).")
     model_overrides: dict[str, ModelOverride] = Field(default_factory=dict)
+    cloudformation_role: str | None = Field(
+        None, description="Role CloudFormation uses for `make plan`/`make deploy` change sets (the deployer "
+        "stack's weekly-models-cloudformation); default none: the caller's own permissions.")
     alerts: AlertsSpec = Field(default_factory=AlertsSpec)
 
     _kms = field_validator("secrets_kms_key_arn", "logs_kms_key_arn")(_kms_key)
@@ -272,6 +277,21 @@ class EnvironmentSpec(_Strict):
     @classmethod
     def _retention(cls, v):
         _check(rules.log_retention(v))
+        return v
+
+
+class DeployerSpec(_Strict):
+    """config/account/config.yaml, sceptre_user_data.deployer: who may deploy from GitHub."""
+    github_repository: str = Field(description="owner/name of the lab's repository, e.g. reichlab/weekly-models.")
+    branch: str = Field("main", description="The branch whose pushes deploy prod (default main).")
+    existing_oidc_provider_arn: str | None = Field(
+        None, description="The account's GitHub OIDC provider, when it has one already (default: create it).")
+
+    @field_validator("github_repository")
+    @classmethod
+    def _repo(cls, v):
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|PLACEHOLDER\(.*\)", v):
+            raise ValueError(f"{v!r} is not owner/name of a GitHub repository, e.g. reichlab/weekly-models")
         return v
 
 
@@ -403,9 +423,26 @@ def _placeholders(data, section: str, env: str, model: str | None, loc=()) -> li
     return []
 
 
-def resolve(stack_path: str, user_data: dict) -> EnvStack | ModelStack:
+@dataclass(frozen=True)
+class DeployerStack:
+    env: str
+    kind: str
+    deployer: DeployerSpec
+    placeholders: tuple[Problem, ...] = ()
+
+
+def resolve(stack_path: str, user_data: dict) -> EnvStack | ModelStack | DeployerStack:
     """Validate one stack's sceptre_user_data; `stack_path` is Sceptre's, e.g. dev/models/flu-ar2."""
     env, _, rest = stack_path.partition("/")
+    if env == ACCOUNT:
+        problems: list[Problem] = []
+        deployer = _parse(DeployerSpec, user_data.get("deployer"), "deployer", env, None, problems)
+        if rest != "deployer":
+            problems.append(Problem(f"config/{stack_path}.yaml", "(file name)", "config/account holds only deployer.yaml"))
+        if problems:
+            raise ConfigError(problems)
+        return DeployerStack(env, "deployer", deployer, tuple(_placeholders(user_data.get("deployer"), "deployer",
+                                                                             env, None)))
     model = rest.split("/", 1)[1] if rest.startswith("models/") else None
     if model is None and rest not in STACK_KINDS:
         raise ConfigError([Problem(f"config/{stack_path}.yaml", "(file name)",

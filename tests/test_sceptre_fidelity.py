@@ -19,7 +19,7 @@ def sceptre_templates(project: str, env: str) -> dict[str, str]:
     return {stack.name: text for stack, text in plan.generate().items()}
 
 
-@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("env", (*ENVS, "account"))
 def test_sceptre_renders_exactly_what_make_render_writes(env):
     assert sceptre_templates(str(ROOT), env) == rendered(env)
 

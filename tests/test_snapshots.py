@@ -13,17 +13,19 @@ import pytest
 
 from conftest import ENVS, ROOT, rendered
 
+ALL = (*ENVS, "account")  # and the once-per-account deployer stack
+
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 FIX = "the rendered template changed: review it, then accept it with `make snapshots`"
 
 
-@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("env", ALL)
 def test_every_stack_has_a_snapshot_and_no_snapshot_is_stale(env):
     have = {str(p.relative_to(SNAPSHOTS).with_suffix("")) for p in (SNAPSHOTS / env).rglob("*.yaml")}
     assert have == set(rendered(env)), FIX
 
 
-@pytest.mark.parametrize("path", [p for env in ENVS for p in rendered(env)])
+@pytest.mark.parametrize("path", [p for env in ALL for p in rendered(env)])
 def test_template_matches_snapshot(path):
     env = path.split("/")[0]
     expected = (SNAPSHOTS / f"{path}.yaml").read_text()

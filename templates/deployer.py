@@ -1,0 +1,7 @@
+"""Sceptre entry point of the deployer stack; the template is built by generators/deployer.py."""
+
+from generators.sceptre_entry import handler
+
+
+def sceptre_handler(sceptre_user_data):
+    return handler(sceptre_user_data)

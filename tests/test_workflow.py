@@ -1,0 +1,99 @@
+"""The GitHub Actions workflow and the deployer stack it relies on."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from generators import build
+from generators.spec import resolve
+
+WORKFLOW = ROOT / ".github" / "workflows" / "weekly-models.yml"
+ACTIONLINT = ROOT / ".venv" / "bin" / "actionlint"
+
+
+def workflow() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+def test_actionlint_finds_nothing():
+    result = subprocess.run([str(ACTIONLINT), str(WORKFLOW)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def make_targets() -> set[str]:
+    return set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.M))
+
+
+def test_every_command_the_workflow_runs_is_a_real_make_target():
+    commands = [step["run"] for job in workflow()["jobs"].values() for step in job["steps"] if "run" in step]
+    makes = [m for c in commands for m in re.findall(r"\bmake ([a-z-]+)((?: [A-Z]+=\S+)*)", c)]
+    assert {t for t, _ in makes} == {"test", "plan", "deploy"}
+    for target, args in makes:
+        assert target in make_targets(), target
+        for arg in args.split():
+            name, value = arg.split("=")
+            assert (name, value) in {("ENV", "prod"), ("CONFIRM", "yes")}, arg
+
+
+def test_aws_only_through_oidc_roles_never_stored_keys():
+    text = WORKFLOW.read_text()
+    assert "aws-access-key-id" not in text and "secrets." not in text
+    jobs = workflow()["jobs"]
+    assert "permissions" not in jobs["test"]  # the tests never see AWS
+    for name in ("plan", "deploy"):
+        assert jobs[name]["permissions"] == {"contents": "read", "id-token": "write"}
+        (creds,) = [s for s in jobs[name]["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws")]
+        assert creds["with"]["role-to-assume"].startswith("${{ vars.WEEKLY_MODELS_")
+    assert jobs["deploy"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+
+
+def deployer(**deployer_spec) -> dict:
+    spec = resolve("account/deployer", {"stack": "account/deployer",
+                                        "deployer": {"github_repository": "reichlab/weekly-models", **deployer_spec}})
+    return build(spec).to_dict()["Resources"]
+
+
+def statements(role: dict) -> list[dict]:
+    return [st for p in role["Properties"]["Policies"] for st in p["PolicyDocument"]["Statement"]]
+
+
+@pytest.mark.parametrize("role,subject", [("PlanRole", "repo:reichlab/weekly-models:pull_request"),
+                                          ("DeployRole", "repo:reichlab/weekly-models:ref:refs/heads/main")])
+def test_only_the_labs_repository_and_branch_can_assume_the_roles(role, subject):
+    (trust,) = deployer()[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Action"] == ["sts:AssumeRoleWithWebIdentity"]
+    assert trust["Condition"] == {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                                                   "token.actions.githubusercontent.com:sub": subject}}
+
+
+def test_pull_requests_can_plan_but_not_deploy():
+    actions = lambda r: {a for st in statements(deployer()[r]) for a in st["Action"]}  # noqa: E731
+    assert "cloudformation:CreateChangeSet" in actions("PlanRole")
+    assert "cloudformation:ExecuteChangeSet" not in actions("PlanRole")
+    assert "cloudformation:ExecuteChangeSet" in actions("DeployRole")
+    assert not [a for a in actions("DeployRole") if a.startswith(("iam:Create", "ec2:", "ecs:"))]
+
+
+def test_deployer_policies_name_their_actions_and_scope_their_resources():
+    resources = deployer()
+    for logical in ("PlanRole", "DeployRole", "CloudFormationServiceRole"):
+        for st in statements(resources[logical]):
+            assert all("*" not in a for a in st["Action"]), (logical, st["Action"])
+            if "*" in st["Resource"]:
+                assert st["Sid"] in ("CallsAwsDoesNotScopeToAResource", "ReadDriftDetection"), (logical, st["Sid"])
+            if "iam:PassRole" in st["Action"] and logical != "CloudFormationServiceRole":
+                assert st["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
+
+
+def test_an_existing_oidc_provider_is_reused():
+    assert "GitHubOidcProvider" in deployer()
+    arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    resources = deployer(existing_oidc_provider_arn=arn)
+    assert "GitHubOidcProvider" not in resources
+    (trust,) = resources["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Federated": arn}
