@@ -178,11 +178,12 @@ logs: check-env $(BIN)/.installed ## Print the log of MODEL's latest run (TASK=<
 docs: $(BIN)/.installed ## Write docs/infrastructure.md and the diagram sources from the code
 	@$(WM) docs
 
+DIAGRAM_OUT ?= docs
 diagram: docs graphviz ## Render docs/architecture-<env>.svg and .png with graphviz
-	@for env in dev prod; do \
-		dot -Tsvg docs/architecture-$$env.dot -o docs/architecture-$$env.svg; \
-		dot -Tpng -Gdpi=60 docs/architecture-$$env.dot -o docs/architecture-$$env.png; \
-	done; echo "rendered docs/architecture-{dev,prod}.{svg,png}"
+	@mkdir -p $(DIAGRAM_OUT); for env in dev prod; do \
+		dot -Tsvg docs/architecture-$$env.dot -o $(DIAGRAM_OUT)/architecture-$$env.svg; \
+		dot -Tpng -Gdpi=60 docs/architecture-$$env.dot -o $(DIAGRAM_OUT)/architecture-$$env.png; \
+	done; echo "rendered $(DIAGRAM_OUT)/architecture-{dev,prod}.{svg,png}"
 
 graphviz:
 	@command -v dot >/dev/null || { \

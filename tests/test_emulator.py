@@ -70,11 +70,16 @@ def test_deploy_prints_outputs_endpoint_and_what_the_emulator_lacks(deployed, em
     assert "every resource of every template was created by the emulator" in deployed
 
 
-def test_every_stack_is_created(deployed, aws):
+def test_every_stack_is_created_and_tagged_with_the_commit(deployed, aws):
+    from generators.cli import git_commit
+
     cfn = aws("cloudformation")
     for stack in STACKS:
-        status = cfn.describe_stacks(StackName=f"weekly-models-dev-{stack}")["Stacks"][0]["StackStatus"]
-        assert status == "CREATE_COMPLETE", stack
+        s = cfn.describe_stacks(StackName=f"weekly-models-dev-{stack}")["Stacks"][0]
+        assert s["StackStatus"] == "CREATE_COMPLETE", stack
+        tags = {t["Key"]: t["Value"] for t in s["Tags"]}
+        assert tags["Commit"] == git_commit() and tags["Environment"] == "dev", (stack, tags)
+        assert tags["Project"] == "weekly-models" and tags["Repository"]
 
 
 def test_cluster_as_declared(deployed, aws):
