@@ -7,6 +7,8 @@ Every command validates the configuration first and prints problems as
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import functools
 import getpass
 import os
 import shutil
@@ -14,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import loader, naming, render_spec, runs
+from . import build, loader, naming, render_spec, runs
 from .spec import ConfigError, ModelStack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,11 +88,17 @@ def cmd_deployable(args) -> None:
 
 
 def _boto(service: str):
-    """A client in the project's region (config/config.yaml), whatever the local AWS profile says."""
+    """A client in the project's region (config/config.yaml), whatever the local AWS profile says;
+    one per service, endpoint and project for the whole command."""
+    return _client(service, ROOT, os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@functools.cache
+def _client(service: str, root: Path, endpoint: str | None):
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, region_name=loader.project_region(ROOT),
+    return boto3.client(service, region_name=loader.project_region(root),
                         config=Config(connect_timeout=3, read_timeout=30,
                                       retries={"max_attempts": 2, "mode": "standard"}))
 
@@ -104,10 +112,10 @@ def cmd_aws_check(args) -> None:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    if _endpoint_overrides():
-        names = ", ".join(_endpoint_overrides())
-        raise Failure(f"{names} is set, so AWS calls would go to {os.environ[_endpoint_overrides()[0]]} "
-                      f"instead of AWS; for ENV={args.env} run: unset {names.replace(',', '')}", 4)
+    overrides = _endpoint_overrides()
+    if overrides:
+        raise Failure(f"{', '.join(overrides)} is set, so AWS calls would go to {os.environ[overrides[0]]} "
+                      f"instead of AWS; for ENV={args.env} run: unset {' '.join(overrides)}", 4)
     how = ("Configure credentials (aws configure sso, or AWS_PROFILE=<profile>, or "
            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and try again; "
            "`make deploy` alone deploys everything to the local emulator with no account.")
@@ -146,11 +154,7 @@ def _require_endpoint(endpoint: str | None) -> None:
 
 def missing_resources(template: str, created: set[str]) -> list[tuple[str, str]]:
     """(type, logical ID) of every resource of `template` that is not among `created`."""
-    import yaml
-
-    from .loader import _SceptreYaml
-
-    resources = yaml.load(template, Loader=_SceptreYaml)["Resources"]  # noqa: S506 - SafeLoader subclass
+    resources = loader.read_template(template)["Resources"]
     return sorted((r["Type"], logical) for logical, r in resources.items() if logical not in created)
 
 
@@ -163,7 +167,7 @@ def cmd_report(args) -> None:
     e = _load(args.env)
     missing_total: dict[str, list[str]] = {}
     for path, spec in e.stacks.items():
-        name = f"weekly-models-{path.replace('/', '-')}"
+        name = naming.stack_name(path)
         try:
             stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
         except ClientError:
@@ -209,9 +213,9 @@ def cmd_secret(args) -> None:
         raise Failure("no value given; nothing stored", 2)
     parameter = secret_parameter(e.name, args.name)
     kwargs = {}
-    stack = next(s for s in e.stacks.values() if not hasattr(s, "family"))
-    if stack.environment.secrets_kms_key_arn:
-        kwargs["KeyId"] = stack.environment.secrets_kms_key_arn
+    key = _env_stack(e).environment.secrets_kms_key_arn
+    if key:
+        kwargs["KeyId"] = key
     _boto("ssm").put_parameter(Name=parameter, Value=value, Type="SecureString", Overwrite=True,
                                Description=f"weekly-models {e.name} secret {args.name}", **kwargs)
     print(f"stored {parameter} as a SecureString ({len(value)} characters, value not shown)")
@@ -299,9 +303,8 @@ def cmd_cost(args) -> None:
     from . import cost
 
     e = _load(args.env)
-    models = e.models
     if args.model:
-        models = [_model(e, args.model)]
+        _model(e, args.model)  # an unknown model is an error, before anything is priced
     if args.duration is not None:
         try:
             minutes = float(args.duration)
@@ -314,7 +317,7 @@ def cmd_cost(args) -> None:
         minutes = None
     envstack = _env_stack(e)
     prices = cost.load_prices(ROOT, loader.project_region(ROOT))
-    as_of = envstack.docs_as_of or __import__("datetime").date.today()
+    as_of = envstack.docs_as_of or dt.date.today()
     print(cost.report(prices, envstack, e.models, as_of, only=args.model, minutes=minutes))
 
 
@@ -329,26 +332,24 @@ def git_commit() -> str:
     return head + ("-dirty" if git("status", "--porcelain") else "")
 
 
-def stack_tags(env: str) -> list[dict]:
+def stack_tags(env: str, commit: str) -> list[dict]:
     import subprocess
 
     repo = subprocess.run(["git", "-C", str(ROOT), "remote", "get-url", "origin"],
                           capture_output=True, text=True).stdout.strip() or "not recorded"
     return [{"Key": "Project", "Value": naming.PROJECT}, {"Key": "Environment", "Value": _config_env(env)},
-            {"Key": "Commit", "Value": git_commit()}, {"Key": "Repository", "Value": repo}]
+            {"Key": "Commit", "Value": commit}, {"Key": "Repository", "Value": repo}]
 
 
-def _refuse_dirty(env: str) -> None:
-    if env == "prod" and git_commit().endswith("-dirty"):
+def _refuse_dirty(env: str, commit: str) -> None:
+    if env == "prod" and commit.endswith("-dirty"):
         raise Failure("the work tree has uncommitted changes: prod is planned and deployed only from a commit "
                       "(commit or stash them, then try again)", 7)
 
 
 def _plan_inputs(e: loader.Environment):
-    from . import docs
-
-    inputs = docs.stack_inputs(ROOT, e.name, e.stacks)
-    return inputs, docs.deploy_order(inputs)
+    inputs = loader.stack_inputs(ROOT, e.name, e.stacks)
+    return inputs, loader.deploy_order(inputs)
 
 
 def _cloudformation_role(e: loader.Environment) -> str | None:
@@ -362,16 +363,16 @@ def _cloudformation_role(e: loader.Environment) -> str | None:
 def cmd_plan(args) -> None:
     from . import plan
 
-    _refuse_dirty(args.env)
-    e = _load(args.env)
-    _require_endpoint(args.endpoint if args.env == "local" else None)
+    commit = git_commit()
+    _refuse_dirty(args.env, commit)
+    e, _ = _ops(args)
     inputs, order = _plan_inputs(e)
     try:
-        plans = plan.make(_boto("cloudformation"), args.env, e.stacks, inputs, order, render_spec, stack_tags(args.env),
+        plans = plan.make(_boto("cloudformation"), args.env, e.stacks, inputs, order, render_spec, stack_tags(args.env, commit),
                           _cloudformation_role(e))
     except plan.PlanError as err:
         raise Failure(str(err), 1)
-    md, _ = plan.save(plans, args.env, git_commit(), ROOT / "build")
+    md, _ = plan.save(plans, args.env, commit, ROOT / "build")
     print(plan.to_table(plans, args.env))
     how = (f"deploy exactly this with: make deploy ENV={args.env}" if args.env == "prod" else
            f"make deploy ENV={args.env} plans and applies at once; to apply exactly this plan: "
@@ -385,15 +386,15 @@ def cmd_plan(args) -> None:
 def cmd_apply(args) -> None:
     from . import plan
 
-    _refuse_dirty(args.env)
-    e = _load(args.env)
-    _require_endpoint(args.endpoint if args.env == "local" else None)
+    commit = git_commit()
+    _refuse_dirty(args.env, commit)
+    e, _ = _ops(args)
     try:
         saved = plan.load(ROOT / "build" / f"plan-{args.env}.json")
     except plan.PlanError as err:
         raise Failure(f"{err} ENV={args.env}", 8)
-    if saved["commit"] != git_commit():
-        raise Failure(f"the plan was made at {saved['commit']}, the work tree is now at {git_commit()}: "
+    if saved["commit"] != commit:
+        raise Failure(f"the plan was made at {saved['commit']}, the work tree is now at {commit}: "
                       f"run make plan ENV={args.env} and review it again", 8)
     print(plan.to_table(saved["stacks"], args.env))
     if not args.yes:
@@ -404,7 +405,7 @@ def cmd_apply(args) -> None:
     inputs, _ = _plan_inputs(e)
     cfn = _boto("cloudformation")
     try:
-        plan.apply(cfn, args.env, saved, e.stacks, inputs, render_spec, stack_tags(args.env), print,
+        plan.apply(cfn, args.env, saved, e.stacks, inputs, render_spec, stack_tags(args.env, commit), print,
                    _cloudformation_role(e))
     except plan.PlanError as err:
         raise Failure(str(err), 8)
@@ -420,14 +421,11 @@ def cmd_protect(args) -> None:
     e = _load(args.env)
     cfn = _boto("cloudformation")
     for path, spec in e.stacks.items():
-        name = plan.stack_name(path)
+        name = naming.stack_name(path)
         if plan.stack_status(cfn, name) in (None, "REVIEW_IN_PROGRESS"):
             continue
         cfn.update_termination_protection(EnableTerminationProtection=True, StackName=name)
-        import yaml
-
-        template = yaml.load(render_spec(spec), Loader=loader._SceptreYaml)  # noqa: S506
-        cfn.set_stack_policy(StackName=name, StackPolicyBody=plan.stack_policy(template))
+        cfn.set_stack_policy(StackName=name, StackPolicyBody=plan.stack_policy(build(spec).to_dict()))
         print(f"{path}: termination protection on; stack policy denies replacing or deleting its data")
 
 
@@ -442,7 +440,7 @@ def cmd_drift(args) -> None:
     cfn = _boto("cloudformation")
     drifted = 0
     for path in e.stacks:
-        name = plan.stack_name(path)
+        name = naming.stack_name(path)
         if plan.stack_status(cfn, name) is None:
             print(f"{path}: not deployed")
             continue
@@ -481,8 +479,8 @@ def cmd_confirm_destroy(args) -> None:
 
     cfn = _boto("cloudformation")
     for path in _load(args.env).stacks:
-        if plan.stack_status(cfn, plan.stack_name(path)) not in (None,):
-            cfn.update_termination_protection(EnableTerminationProtection=False, StackName=plan.stack_name(path))
+        if plan.stack_status(cfn, naming.stack_name(path)) is not None:
+            cfn.update_termination_protection(EnableTerminationProtection=False, StackName=naming.stack_name(path))
 
 
 def main(argv: list[str] | None = None) -> int:

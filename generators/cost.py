@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .schedules import next_runs
+from .schedules import next_runs, season
 from .spec import EnvStack, ModelStack
 
 GB_PER_MB = 1 / 1024
@@ -45,9 +45,9 @@ def runs_per_month(model: ModelStack, as_of: dt.date) -> float:
     s = model.schedule
     start = dt.datetime.combine(as_of, dt.time(), dt.timezone.utc)
     end = start + dt.timedelta(days=365)
-    lo = dt.datetime.combine(s.start_date, dt.time(), dt.timezone.utc) if s.start_date else None
-    hi = dt.datetime.combine(s.end_date + dt.timedelta(days=1), dt.time(), dt.timezone.utc) if s.end_date else end
-    runs = next_runs(s.expression, s.timezone, start - dt.timedelta(seconds=1), 100000, start=lo, end=min(hi, end))
+    lo, hi = season(s.start_date, s.end_date, s.timezone)
+    runs = next_runs(s.expression, s.timezone, start - dt.timedelta(seconds=1), 100000, start=lo,
+                     end=min(hi, end) if hi else end)
     return len(runs) / 12
 
 
@@ -79,7 +79,7 @@ def fixed_monthly(prices: dict, env: EnvStack, models: list[ModelStack], costs: 
     }
 
 
-def comparisons(prices: dict, run_hours: float, image_gb_per_run: float, runs: float) -> dict[str, float]:
+def comparisons(prices: dict, image_gb_per_run: float, runs: float) -> dict[str, float]:
     """What the older designs' fixed parts would add to the same workload each month."""
     return {
         "NAT gateway in front of private subnets (hourly + image pulls through it)":
@@ -109,7 +109,7 @@ def report(prices: dict, env: EnvStack, models: list[ModelStack], as_of: dt.date
     total = compute + sum(fixed.values())
     lines += ["", f"total per month: {total:.2f} (model runs {compute:.2f}, fixed {sum(fixed.values()):.2f})", ""]
     runs = sum(c.runs_per_month for c in costs if c.enabled) or sum(c.runs_per_month for c in costs)
-    extra = comparisons(prices, 0, 1.0, runs)
+    extra = comparisons(prices, 1.0, runs)
     lines.append("the same workload on the older designs would add, per month:")
     lines += [f"  {name:70} {value:8.2f}" for name, value in extra.items()]
     return "\n".join(lines)

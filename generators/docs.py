@@ -15,42 +15,12 @@ from pathlib import Path
 
 from . import build, naming
 from .common import METADATA_KEY
-from .loader import Environment
-from .schedules import describe, next_runs
+from .loader import Environment, deploy_order, stack_inputs
+from .schedules import describe, next_runs, season
 from .spec import ModelStack
 
 NAME_PROPERTIES = ("RoleName", "ClusterName", "Family", "Name", "QueueName", "LogGroupName", "TopicName",
                    "AlarmName", "GroupName", "ManagedPolicyName", "PolicyName", "ConfigurationName")
-_OUTPUT = re.compile(r"!stack_output (\S+)\.yaml::(\w+)")
-
-
-def stack_inputs(root: Path, env: str, stacks) -> dict[str, dict[str, tuple[str, str]]]:
-    """Stack path -> parameter -> (stack it comes from, that stack's output), from the Sceptre configs."""
-    out: dict[str, dict[str, tuple[str, str]]] = {}
-    for path in stacks:
-        if "/models/" in path:
-            text = (root / "models" / "config.yaml").read_text().replace("{{ env }}", env)
-        else:
-            text = (root / "config" / f"{path}.yaml").read_text()
-        params = {}
-        for line in text.splitlines():
-            m = re.match(r"\s+(\w+):\s*(!stack_output .*)", line)
-            if m and _OUTPUT.search(m.group(2)):
-                source, output = _OUTPUT.search(m.group(2)).groups()
-                params[m.group(1)] = (source, output)
-        out[path] = params
-    return out
-
-
-def deploy_order(inputs: dict[str, dict[str, tuple[str, str]]]) -> list[str]:
-    done: list[str] = []
-    while len(done) < len(inputs):
-        ready = sorted(p for p, ins in inputs.items()
-                       if p not in done and all(src in done for src, _ in ins.values()))
-        done += ready
-    return done
-
-
 def _cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -65,11 +35,10 @@ def _physical_name(props: dict) -> str:
 def _runs(model: ModelStack, as_of: dt.date) -> str:
     if model.schedule.expression.startswith("rate("):
         return "counted from the schedule's creation"
+    s = model.schedule
     start = dt.datetime.combine(as_of, dt.time(), dt.timezone.utc)
-    lo = dt.datetime.combine(model.schedule.start_date, dt.time(), dt.timezone.utc) if model.schedule.start_date else None
-    hi = (dt.datetime.combine(model.schedule.end_date + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
-          if model.schedule.end_date else None)
-    runs = next_runs(model.schedule.expression, model.schedule.timezone, start, 3, start=lo, end=hi)
+    lo, hi = season(s.start_date, s.end_date, s.timezone)
+    runs = next_runs(s.expression, s.timezone, start, 3, start=lo, end=hi)
     return "; ".join(f"{r:%a %Y-%m-%d %H:%M %Z} ({r.astimezone(dt.timezone.utc):%H:%M} UTC)" for r in runs) or "none"
 
 
@@ -91,7 +60,7 @@ def inventory(root: Path, envs: list[Environment]) -> str:
         lines += [f"## {e.name}", "", "Stacks in deploy order (Sceptre follows the `!stack_output` parameters).", ""]
         for path in deploy_order(inputs):
             t = templates[path]
-            lines += [f"### {path} (stack `weekly-models-{path.replace('/', '-')}`)", "", t["Description"], ""]
+            lines += [f"### {path} (stack `{naming.stack_name(path)}`)", "", t["Description"], ""]
             takes = [f"`{p}` from {src} ({out})" for p, (src, out) in sorted(inputs[path].items())]
             gives = [f"`{k}` ({v.get('Description', '')})" for k, v in sorted(t.get("Outputs", {}).items())]
             lines += [f"- Takes: {', '.join(takes) or 'nothing from other stacks'}",

@@ -11,6 +11,7 @@ Sceptre's own rendering gives the same templates.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,41 @@ def project_region(root: Path) -> str:
     if not isinstance(region, str) or not region:
         raise ConfigError([Problem(rel, "region", "is required, e.g. region: us-east-1")])
     return region
+
+
+_STACK_OUTPUT = re.compile(r"!stack_output (\S+)\.yaml::(\w+)")
+
+
+def stack_inputs(root: Path, env: str, stacks) -> dict[str, dict[str, tuple[str, str]]]:
+    """Stack path -> parameter -> (stack it comes from, that stack's output): the `!stack_output`
+    parameters of the Sceptre configs, i.e. Sceptre's dependency graph."""
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for path in stacks:
+        if "/models/" in path:  # the shared model settings, with the Jinja Sceptre would fill in
+            text = (root / "models" / "config.yaml").read_text().replace("{{ env }}", env)
+        else:
+            text = (root / "config" / f"{path}.yaml").read_text()
+        parameters = (yaml.load(text, Loader=_SceptreYaml) or {}).get("parameters") or {}  # noqa: S506
+        out[path] = {name: _STACK_OUTPUT.fullmatch(value).groups() for name, value in parameters.items()
+                     if isinstance(value, str) and _STACK_OUTPUT.fullmatch(value)}
+    return out
+
+
+def deploy_order(inputs: dict[str, dict[str, tuple[str, str]]]) -> list[str]:
+    """Stacks in the order Sceptre deploys them: each after the stacks it takes outputs from."""
+    done: list[str] = []
+    while len(done) < len(inputs):
+        ready = sorted(p for p, ins in inputs.items()
+                       if p not in done and all(src in done for src, _ in ins.values()))
+        if not ready:
+            raise ConfigError([Problem("config/", "parameters", "the !stack_output references form a cycle")])
+        done += ready
+    return done
+
+
+def read_template(text: str) -> dict:
+    """A rendered or deployed template as data; intrinsic functions stay as their YAML tags' text."""
+    return yaml.load(text, Loader=_SceptreYaml)  # noqa: S506 - SafeLoader subclass
 
 
 @dataclass(frozen=True)

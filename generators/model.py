@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 
 from awacs.aws import Allow, PolicyDocument, Statement
 from awacs.aws import Action as AwacsAction
 from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, cloudwatch, ecs, events, iam, logs, scheduler, sqs
 
-from . import naming
+from . import naming, schedules
 from .common import arn, checkov_skip, env_tags, new_template, stateful, why
 from .iam import assume_role
 from .spec import ModelStack
@@ -37,10 +36,8 @@ from .spec import ModelStack
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: two weeks to notice a failed start
 
 
-def _season_bound(day: dt.date, tz: str, end: bool) -> str:
-    """Midnight at the start (or the end) of `day` in the schedule's zone, as UTC."""
-    local = dt.datetime.combine(day + dt.timedelta(days=1 if end else 0), dt.time(), zoneinfo.ZoneInfo(tz))
-    return local.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _utc(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # What the alert message takes from an ECS Task State Change event.
@@ -160,11 +157,12 @@ def build(spec: ModelStack):
             scheduler.CapacityProviderStrategyItem(CapacityProvider=spec.capacity, Weight=1)]
     window = (scheduler.FlexibleTimeWindow(Mode="FLEXIBLE", MaximumWindowInMinutes=s.flexible_window_minutes)
               if s.flexible_window_minutes else scheduler.FlexibleTimeWindow(Mode="OFF"))
+    first, last = schedules.season(s.start_date, s.end_date, s.timezone)
     season = {}
-    if s.start_date:
-        season["StartDate"] = _season_bound(s.start_date, s.timezone, end=False)
-    if s.end_date:
-        season["EndDate"] = _season_bound(s.end_date, s.timezone, end=True)
+    if first:
+        season["StartDate"] = _utc(first)
+    if last:
+        season["EndDate"] = _utc(last)
     schedule = t.add_resource(scheduler.Schedule(
         "Schedule", Name=naming.schedule_name(env, name), GroupName=Ref(p_group),
         Description=f"Runs {name} ({env})",

@@ -39,6 +39,12 @@ def cluster_name(env: str) -> str:
     return env_prefix(env)
 
 
+def stack_name(stack_path: str) -> str:
+    """The CloudFormation stack Sceptre makes for a stack path (project_code + path), e.g.
+    dev/models/flu-ar2 -> weekly-models-dev-models-flu-ar2."""
+    return f"{PROJECT}-{stack_path.replace('/', '-')}"
+
+
 def schedule_group(env: str) -> str:
     """The environment's own schedule group: Scheduler's metrics and the trust policy name it."""
     return env_prefix(env)

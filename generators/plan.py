@@ -22,6 +22,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import naming
+from .loader import read_template
+
 STATEFUL_TYPES = frozenset({"AWS::Logs::LogGroup", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SSM::Parameter",
                             "AWS::DynamoDB::Table", "AWS::EFS::FileSystem", "AWS::RDS::DBInstance",
                             "AWS::SecretsManager::Secret"})
@@ -249,7 +252,7 @@ def make_change_set(cfn, p: StackPlan, body: str, tags: list[dict], env: str, ro
             return p
         raise PlanError(f"{p.stack_name}: CloudFormation refused the change set: {message}") from None
     answer = wait_change_set(cfn, p.stack_name, created["Id"])
-    new = _load_template(body)
+    new = read_template(body)
     if answer["Status"] == "FAILED":
         reason = answer.get("StatusReason", "")
         cfn.delete_change_set(StackName=p.stack_name, ChangeSetName=created["Id"])
@@ -259,27 +262,20 @@ def make_change_set(cfn, p: StackPlan, body: str, tags: list[dict], env: str, ro
         raise PlanError(f"{p.stack_name}: the change set failed: {reason}")
     old = None
     if kind == "UPDATE":
-        old = _load_template(cfn.get_template(StackName=p.stack_name, TemplateStage="Original")["TemplateBody"])
+        old = cfn.get_template(StackName=p.stack_name, TemplateStage="Original")["TemplateBody"]
+        old = old if isinstance(old, dict) else read_template(old)  # CloudFormation returns JSON ones parsed
     p.kind = kind.lower()
     p.changes = changes_from_response(answer, old, new)
     p.change_set = answer["ChangeSetId"]
     return p
 
 
-def _load_template(body) -> dict:
-    import yaml
-
-    from .loader import _SceptreYaml
-
-    if isinstance(body, dict):
-        return body
-    return yaml.load(body, Loader=_SceptreYaml)  # noqa: S506 - SafeLoader subclass
-
-
 # --- plan and apply -----------------------------------------------------------------------------
 
-def stack_name(path: str) -> str:
-    return f"weekly-models-{path.replace('/', '-')}"
+def live_parameters(cfn, stack_inputs: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """Parameter -> the current value of the output it comes from (one DescribeStacks per source stack)."""
+    found = {src: outputs(cfn, naming.stack_name(src)) for src in sorted({src for src, _ in stack_inputs.values()})}
+    return {k: found[src][out] for k, (src, out) in stack_inputs.items()}
 
 
 def make(cfn, env: str, stacks: dict, inputs: dict, order: list[str], render, tags: list[dict],
@@ -289,16 +285,15 @@ def make(cfn, env: str, stacks: dict, inputs: dict, order: list[str], render, ta
     for path in order:
         body = render(stacks[path])
         missing = sorted({src for src, _ in inputs[path].values()
-                          if stack_status(cfn, stack_name(src)) in (None, "REVIEW_IN_PROGRESS")})
+                          if stack_status(cfn, naming.stack_name(src)) in (None, "REVIEW_IN_PROGRESS")})
         if missing:
             params = {k: f"(output {out} of {src})" for k, (src, out) in inputs[path].items()}
-            plans.append(StackPlan(path, stack_name(path), "from template", sha(body), params,
-                                   changes_from_template(_load_template(body)),
+            plans.append(StackPlan(path, naming.stack_name(path), "from template", sha(body), params,
+                                   changes_from_template(read_template(body)),
                                    note=f"planned from its template: its inputs come from {', '.join(missing)}, "
                                         "which do not exist yet; the deploy makes its change set after them"))
             continue
-        params = {k: outputs(cfn, stack_name(src))[out] for k, (src, out) in inputs[path].items()}
-        p = StackPlan(path, stack_name(path), "", sha(body), params)
+        p = StackPlan(path, naming.stack_name(path), "", sha(body), live_parameters(cfn, inputs[path]))
         plans.append(make_change_set(cfn, p, body, tags, env, role_arn))
     return plans
 
@@ -306,10 +301,11 @@ def make(cfn, env: str, stacks: dict, inputs: dict, order: list[str], render, ta
 def apply(cfn, env: str, saved: dict, stacks: dict, inputs: dict, render, tags: list[dict], say,
           role_arn: str | None = None) -> None:
     """Execute exactly the saved plan; refuse if anything it was made from has changed."""
+    bodies = {path: render(spec) for path, spec in stacks.items()}
     for p in saved["stacks"]:
         if p.path not in stacks:
             raise PlanError(f"{p.path} was planned but is no longer in the configuration: run make plan ENV={env}")
-        if sha(render(stacks[p.path])) != p.template_sha:
+        if sha(bodies[p.path]) != p.template_sha:
             raise PlanError(f"{p.path}: the template changed since the plan was made: run make plan ENV={env} "
                             "and review it again")
     if set(stacks) != {p.path for p in saved["stacks"]}:
@@ -318,19 +314,15 @@ def apply(cfn, env: str, saved: dict, stacks: dict, inputs: dict, render, tags: 
         if p.kind == "no change":
             continue
         if p.kind == "from template":
-            body = render(stacks[p.path])
-            params = {k: outputs(cfn, stack_name(src))[out] for k, (src, out) in inputs[p.path].items()}
-            fresh = make_change_set(cfn, StackPlan(p.path, p.stack_name, "", p.template_sha, params), body, tags,
+            fresh = make_change_set(cfn, StackPlan(p.path, p.stack_name, "", p.template_sha,
+                                                   live_parameters(cfn, inputs[p.path])), bodies[p.path], tags,
                                     env, role_arn)
             planned = sorted((c.logical_id, c.action) for c in p.changes)
             if sorted((c.logical_id, c.action) for c in fresh.changes) != planned:
                 raise PlanError(f"{p.path}: its change set differs from the plan: run make plan ENV={env}")
             p = fresh
-        else:
-            current = {k: v for k, v in p.parameters.items()}
-            live = {k: outputs(cfn, stack_name(src))[out] for k, (src, out) in inputs[p.path].items()}
-            if current != live:
-                raise PlanError(f"{p.path}: its inputs changed since the plan was made: run make plan ENV={env}")
+        elif p.parameters != live_parameters(cfn, inputs[p.path]):
+            raise PlanError(f"{p.path}: its inputs changed since the plan was made: run make plan ENV={env}")
         say(f"{p.path}: executing {len(p.changes)} changes")
         cfn.execute_change_set(ChangeSetName=p.change_set, StackName=p.stack_name)
         status = wait_stack(cfn, p.stack_name)

@@ -99,6 +99,15 @@ def _nearest_weekday(day: dt.date, month: int) -> dt.date:
     return day
 
 
+def season(start_date: dt.date | None, end_date: dt.date | None,
+           timezone: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The season as aware bounds: local midnight at the start of `start_date` and the end of `end_date`."""
+    tz = zoneinfo.ZoneInfo(timezone)
+    start = dt.datetime.combine(start_date, dt.time(), tz) if start_date else None
+    end = dt.datetime.combine(end_date + dt.timedelta(days=1), dt.time(), tz) if end_date else None
+    return start, end
+
+
 def _parts(expression: str) -> tuple[str, str]:
     m = re.fullmatch(r"(cron|rate|at)\((.*)\)", expression.strip())
     if not m:

@@ -545,7 +545,7 @@ def _model_stack(env, model, project, environment, spec, problems) -> ModelStack
     cpu, memory = override.cpu or spec.cpu, override.memory or spec.memory
     problem = rules.fargate_size(cpu, memory)
     if problem:
-        key = "cpu" if "cpu" in problem.split(" is ")[0] else "memory"
+        key = "cpu" if cpu not in rules.FARGATE_SIZES else "memory"
         loc = (efile, _field("environment", [*oloc, key])) if (override.cpu or override.memory) \
             else (mfile, _field("model", [key]))
         problems.append(Problem(*loc, problem))

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from conftest import ROOT
-from generators import plan
+from generators import naming, plan
 
 FIXTURES = ROOT / "tests" / "fixtures" / "change-sets"
 
@@ -18,7 +18,7 @@ def recorded(name: str) -> dict:
 
 
 def stack(changes, path="prod/models/flu-ar2") -> plan.StackPlan:
-    return plan.StackPlan(path, plan.stack_name(path), "update", "sha", {}, changes, "arn:cs")
+    return plan.StackPlan(path, naming.stack_name(path), "update", "sha", {}, changes, "arn:cs")
 
 
 def test_rows_say_action_replacement_and_properties():

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.scheduler.exceptions import ScheduleNotFound
 from moto.scheduler.models import scheduler_backends
