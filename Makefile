@@ -31,7 +31,7 @@ EMU_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(ENDPOINT) 
 aws_cmd = $(if $(filter local,$(ENV)),$(EMU_ENV) $(WM) $(1),$(WM) aws-check $(ENV) >/dev/null && $(WM) $(1))
 
 # `plan` against the emulator is `make plan` (ENV=local); apply it with: $(EMU_ENV) $(WM) apply local --yes
-.PHONY: deploy-deployer plan drift docs diagram graphviz cost status run logs help install validate render lint test unit snapshots deploy destroy secret \
+.PHONY: smoke deploy-deployer plan drift docs diagram graphviz cost status run logs help install validate render lint test unit snapshots deploy destroy secret \
 	emulator-start emulator-stop bench clean check-env
 
 help: ## List every target (ENV=local|dev|prod, default local)
@@ -68,13 +68,15 @@ validate: check-env $(BIN)/.installed ## Check every setting of ENV; list values
 render: check-env $(BIN)/.installed ## Write ENV's templates to build/<env>/ (no AWS needed)
 	@$(WM) render $(ENV)
 
-lint: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint (with I rules) and checkov over dev and prod templates
-	@$(WM) render dev && $(WM) render prod && $(WM) render account
-	@$(BIN)/cfn-lint --include-checks I --non-zero-exit-code informational -- build/dev/*.yaml build/dev/models/*.yaml build/prod/*.yaml build/prod/models/*.yaml build/account/*.yaml \
-		|| { echo "cfn-lint found problems (above). Fix the generator, then: make lint" >&2; exit 1; }
+MAXIMAL := tests/fixtures/maximal
+lint: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint (I rules, project rules), checkov, IAM permissions and parliament
+	@$(WM) render dev && $(WM) render prod && $(WM) render account && $(WM) render dev --root $(MAXIMAL) --out build/maximal
+	@$(BIN)/cfn-lint --append-rules wm/lint/cfn_rules --include-checks I --non-zero-exit-code informational -- build/dev/*.yaml build/dev/models/*.yaml build/prod/*.yaml build/prod/models/*.yaml build/account/*.yaml build/maximal/dev/*.yaml build/maximal/dev/models/*.yaml \
+		|| { echo "cfn-lint found problems (above). Fix the generator, then: make lint (project rules: wm/lint/cfn_rules/)" >&2; exit 1; }
 	@$(CHECKOV_VENV)/bin/checkov -d build --framework cloudformation --compact --quiet --skip-download > build/checkov.txt \
 		|| { cat build/checkov.txt; echo "checkov found failed checks (above). Fix the generator, or suppress with a reason in the resource's Metadata (generators/common.py: checkov_skip)." >&2; exit 1; }
-	@echo "lint: cfn-lint and checkov found nothing"
+	@$(WM) lint-iam
+	@echo "lint: cfn-lint, checkov, the service role's permissions and parliament found nothing"
 
 unit: $(BIN)/.installed ## Unit, property and snapshot tests only (no emulator)
 	@$(BIN)/pytest -q -m "not emulator"
@@ -85,7 +87,7 @@ test: $(BIN)/.installed $(EMU_VENV)/.installed $(CHECKOV_VENV)/.installed graphv
 	@$(BIN)/pytest -q -p no:cacheprovider
 
 snapshots: $(BIN)/.installed ## Accept the rendered templates as the new snapshots (review the diff first)
-	@$(WM) render dev --out tests/snapshots && $(WM) render prod --out tests/snapshots && $(WM) render account --out tests/snapshots
+	@for env in dev prod account; do $(WM) render $$env --as-of-docs --out tests/snapshots; done
 	@git status --short tests/snapshots || true
 	@echo "snapshots updated: review with git diff tests/snapshots, then commit"
 
@@ -172,6 +174,14 @@ run: check-env $(BIN)/.installed ## Start MODEL of ENV now, exactly as its sched
 
 logs: check-env $(BIN)/.installed ## Print the log of MODEL's latest run (TASK=<id> for another; FOLLOW=no)
 	@$(call aws_cmd,logs $(ENV) $(MODEL) $(if $(TASK),--task $(TASK)) $(if $(filter no,$(FOLLOW)),--no-follow))
+
+smoke: check-env $(BIN)/.installed ## Acceptance run of ENV (local or dev): deploy, a dry run, a failed start, both alerts; a pass/fail table
+ifeq ($(ENV),local)
+	@$(MAKE) --no-print-directory emulator-start
+	@$(EMU_ENV) $(WM) smoke local --deploy "$(MAKE) --no-print-directory deploy EMULATOR_PORT=$(EMULATOR_PORT)" $(if $(MODEL),--model $(MODEL))
+else
+	@$(WM) smoke $(ENV) --deploy "$(MAKE) --no-print-directory deploy ENV=$(ENV)" $(if $(MODEL),--model $(MODEL)) $(if $(WAIT),--wait $(WAIT))
+endif
 
 # --- documentation and cost -----------------------------------------------------------------
 

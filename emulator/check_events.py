@@ -29,6 +29,6 @@ if __name__ == "__main__":
             t = job["transformer"]
             event.setdefault("ingestion-time", event["time"])  # what moto's PutEvents adds
             message = EventTemplateParser.parse(input_template=t["InputTemplate"],
-                                                input_paths_map=t["InputPathsMap"], event=event)
+                                                input_paths_map=t.get("InputPathsMap", {}), event=event)
         out.append({"matches": matches, "message": message})
     json.dump(out, sys.stdout)

@@ -4,6 +4,7 @@ Run by `make emulator-start` with the emulator's own virtual environment
 (.venv-emulator): `python emulator/server.py --port 5055`. Listens on 127.0.0.1 only.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,5 +14,9 @@ import wm_emulator  # noqa: E402
 from moto.server import main  # noqa: E402
 
 if __name__ == "__main__":
+    # State machines' sns:publish and aws-sdk tasks call the emulator back on its own port.
+    args = sys.argv[1:]
+    port = args[args.index("--port") + 1] if "--port" in args else "5000"
+    os.environ["MOTO_PORT"] = port
     print("weekly-models emulator: extensions for", ", ".join(wm_emulator.install()), flush=True)
     main(["--host", "127.0.0.1", *sys.argv[1:]])

@@ -39,9 +39,9 @@ def _config_env(env: str) -> str:
     return CONFIG_ENVS[env]
 
 
-def _load(env: str, root: Path | None = None) -> loader.Environment:
+def _load(env: str, root: Path | None = None, now=None) -> loader.Environment:
     try:
-        return loader.load(root or ROOT, _config_env(env))
+        return loader.load(root or ROOT, _config_env(env), now=now)
     except ConfigError as err:
         lines = "\n".join(f"  {p}" for p in err.problems)
         raise Failure(f"configuration problems ({len(err.problems)}), nothing was rendered or deployed:\n{lines}", 2)
@@ -52,11 +52,15 @@ def cmd_validate(args) -> None:
     print(f"{e.name}: {len(e.stacks)} stacks valid ({len(e.models)} models)")
     for p in e.placeholders:
         print(f"  still to set before deploying to AWS: {p}")
+    for m in e.models:
+        if m.season.note:
+            print(f"  note: models/{m.name}.yaml: {m.season.note}")
 
 
-def render_env(env: str, out: Path, root: Path | None = None) -> list[Path]:
-    """Write every stack's template to out/<env>/<stack path>.yaml; returns the files written."""
-    e = _load(env, root)
+def render_env(env: str, out: Path, root: Path | None = None, now=None) -> list[Path]:
+    """Write every stack's template to out/<env>/<stack path>.yaml, as deployed at `now` (default: the
+    current time); returns the files written."""
+    e = _load(env, root, now)
     target = out / e.name
     if target.exists():
         shutil.rmtree(target)  # no stale template of a removed model survives
@@ -70,7 +74,9 @@ def render_env(env: str, out: Path, root: Path | None = None) -> list[Path]:
 
 
 def cmd_render(args) -> None:
-    files = render_env(args.env, Path(args.out))
+    root = Path(args.root).resolve()
+    now = loader.docs_moment(root) if args.as_of_docs else None
+    files = render_env(args.env, Path(args.out), root=root, now=now)
     target = Path(args.out).resolve() / _config_env(args.env)
     shown = target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target
     print(f"rendered {len(files)} templates to {shown}/")
@@ -284,7 +290,7 @@ def cmd_logs(args) -> None:
 def cmd_docs(args) -> None:
     from . import docs
 
-    files = docs.generated(ROOT, [_load(env) for env in ("dev", "prod")])
+    files = docs.generated(ROOT, [_load(env, now=loader.docs_moment(ROOT)) for env in ("dev", "prod")])
     target = ROOT / "docs"
     stale = sorted(name for name, text in files.items()
                    if not (target / name).exists() or (target / name).read_text() != text)
@@ -372,6 +378,10 @@ def cmd_plan(args) -> None:
                           _cloudformation_role(e))
     except plan.PlanError as err:
         raise Failure(str(err), 1)
+    for p in plans:  # what the season dates mean today, beside the changes
+        note = getattr(e.stacks[p.path], "season", None) and e.stacks[p.path].season.note
+        if note:
+            p.note = f"{p.note}; {note}" if p.note else note
     md, _ = plan.save(plans, args.env, commit, ROOT / "build")
     print(plan.to_table(plans, args.env))
     how = (f"deploy exactly this with: make deploy ENV={args.env}" if args.env == "prod" else
@@ -427,6 +437,37 @@ def cmd_protect(args) -> None:
         cfn.update_termination_protection(EnableTerminationProtection=True, StackName=name)
         cfn.set_stack_policy(StackName=name, StackPolicyBody=plan.stack_policy(build(spec).to_dict()))
         print(f"{path}: termination protection on; stack policy denies replacing or deleting its data")
+
+
+def cmd_smoke(args) -> None:
+    """The acceptance run (wm/operations/smoke.py); exit 12 when a step fails."""
+    import shlex
+
+    from wm.operations.smoke import FAIL, Smoke, table
+
+    if args.env not in ("local", "dev"):
+        raise Failure(f"make smoke runs a model and makes it fail; in {args.env} those runs would be real: "
+                      "run it with ENV=dev (or ENV=local on the emulator)", 2)
+    if args.env != "local":
+        cmd_aws_check(args)
+    e, aws = _ops(args)
+    model = _model(e, args.model) if args.model else e.models[0]
+    where = "the local emulator" if args.env == "local" else f"AWS ({args.env})"
+    print(f"make smoke on {where}, with model {model.name}; every step prints as it ends")
+    smoke = Smoke(aws, e.name, e.models, model, emulator=args.env == "local", wait_minutes=args.wait)
+    steps = smoke.run_all(shlex.split(args.deploy))
+    print()
+    print(table(steps, where))
+    if any(s.result == FAIL for s in steps):
+        raise Failure("make smoke: a step failed (above)", 12)
+
+
+def cmd_lint_iam(args) -> None:
+    from wm.lint import iam
+
+    if iam.main():
+        raise Failure("IAM lint found problems (above): grant or remove the permission in generators/, or record "
+                      "why not in wm/lint/permissions.py (NOT_GRANTED) or wm/lint/policies.py (SUPPRESSED)", 1)
 
 
 def cmd_drift(args) -> None:
@@ -492,6 +533,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("render", help="write every stack's template to build/<env>/")
     p.add_argument("env")
     p.add_argument("--out", default=str(ROOT / "build"))
+    p.add_argument("--root", default=str(ROOT), help="the repository (or a fixture) whose config to render")
+    p.add_argument("--as-of-docs", action="store_true",
+                   help="render as of project.docs_as_of (snapshots), not as a deploy today would")
     p.set_defaults(func=cmd_render)
     p = sub.add_parser("deployable", help="refuse while a placeholder is left (real accounts)")
     p.add_argument("env")
@@ -535,6 +579,15 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--yes", action="store_true", help="apply without asking (CONFIRM=yes)")
         p.add_argument("--confirm", default="", help="the environment's name, to destroy prod")
         p.set_defaults(func=func)
+    p = sub.add_parser("smoke", help="acceptance run: deploy, a dry run, a failed start, the alerts")
+    p.add_argument("env")
+    p.add_argument("--model", help="the model to run (default: the first)")
+    p.add_argument("--deploy", required=True, help="the command that deploys the environment")
+    p.add_argument("--wait", type=float, default=90, help="minutes to wait for the dry run to stop")
+    p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
+    p.set_defaults(func=cmd_smoke)
+    p = sub.add_parser("lint-iam", help="service role permissions and parliament over every policy (offline)")
+    p.set_defaults(func=cmd_lint_iam)
     p = sub.add_parser("docs", help="write docs/ (inventory and diagram sources)")
     p.add_argument("--check", action="store_true", help="fail when docs/ is out of date")
     p.set_defaults(func=cmd_docs)

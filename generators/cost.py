@@ -17,6 +17,9 @@ from .schedules import next_runs, season
 from .spec import EnvStack, ModelStack
 
 GB_PER_MB = 1 / 1024
+# State transitions of one silence check that finds its run (alerts.silence_definition: wait, count,
+# decide, succeed); a check that alerts, and a failure alert, take a few more but are rare.
+TRANSITIONS_PER_CHECK = 4
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,10 @@ def fixed_monthly(prices: dict, env: EnvStack, models: list[ModelStack], costs: 
     ci = prices["container_insights"]
     metrics = ci["metrics_per_cluster"] + ci["metrics_per_task_family"] * len(models)
     alarms = 2 + len(models)  # the two Scheduler alarms and one failed-starts alarm per model
+    checks = sum(c.runs_per_month for c in costs if c.enabled)  # one silence check per scheduled run
+    # The run metric is a custom metric per model, billed for the hours it receives data: a run's hours.
+    metric_hours = sum(c.runs_per_month * (m.expected_duration_minutes / 60 + 1) for c, m in zip(costs, models)
+                       if c.enabled)
     return {
         "log ingestion": log_gb * prices["logs"]["ingest_gb"],
         f"log storage ({env.environment.log_retention_days} days kept)": log_gb * months_kept
@@ -76,6 +83,10 @@ def fixed_monthly(prices: dict, env: EnvStack, models: list[ModelStack], costs: 
         f"CloudWatch alarms ({alarms})": alarms * prices["cloudwatch"]["alarm_month"],
         f"Container Insights ({metrics} metrics while tasks run)": metrics * prices["cloudwatch"]["metric_month"]
         * min(run_hours / prices["hours_per_month"], 1.0),
+        f"run metric ({len(models)} custom metrics, billed for hours with data)":
+            metric_hours / prices["hours_per_month"] * prices["cloudwatch"]["metric_month"],
+        f"Step Functions ({checks:.0f} silence checks)":
+            checks * TRANSITIONS_PER_CHECK / 1000 * prices["step_functions"]["standard_per_1000_transitions"],
     }
 
 

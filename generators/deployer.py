@@ -6,9 +6,12 @@ Creates
 - PlanRole `weekly-models-github-plan`: assumable only by pull-request workflows of the
   lab's repository (token audience sts.amazonaws.com, subject repo:<repo>:pull_request);
   may read this project's stacks and make, read and delete their change sets.
-- DeployRole `weekly-models-github-deploy`: assumable only by workflows on the lab's
-  repository and branch (subject repo:<repo>:ref:refs/heads/<branch>); may also execute
-  those change sets and set termination protection and stack policies.
+- DeployRole `weekly-models-github-deploy`: assumable only by jobs of the lab's repository
+  that run in its GitHub environment `deployer.github_environment` (subject
+  repo:<repo>:environment:<name>: a job that declares an environment presents that
+  subject, never its branch); may also execute those change sets and set termination
+  protection and stack policies. Which branches may use that environment is set in the
+  repository's settings (Environments -> prod -> Deployment branches: main).
 - CloudFormationServiceRole `weekly-models-cloudformation`: what CloudFormation itself
   uses to change the resources (wm passes it with each change set), so the two GitHub
   roles can do little more than manage this project's stacks.
@@ -25,6 +28,8 @@ from awacs import aws as a
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRoleWithWebIdentity
 from troposphere import GetAtt, Output, iam
+
+from wm.lint.permissions import PASSED_TO, SERVICE_LINKED_ROLES
 
 from . import naming
 from .common import arn, checkov_skip, new_template, why
@@ -65,18 +70,21 @@ def build(spec):
     else:
         oidc = t.add_resource(iam.OIDCProvider(
             "GitHubOidcProvider", Url=f"https://{GITHUB}", ClientIdList=["sts.amazonaws.com"],
-            Metadata=why("Lets GitHub Actions prove which repository and branch a workflow runs for.")))
+            Metadata=why("Lets GitHub Actions prove which repository, event and environment a job runs for.")))
         provider = GetAtt(oidc, "Arn")
 
     service = t.add_resource(iam.Role(
         "CloudFormationServiceRole", RoleName=f"{P}-cloudformation",
-        AssumeRolePolicyDocument=assume_role("cloudformation.amazonaws.com", arn("cloudformation", f"stack/{P}-*/*")),
+        # CloudFormation documents only the principal for a service role's trust (user guide,
+        # "CloudFormation service role"); a source condition it does not set would lock it out.
+        AssumeRolePolicyDocument=assume_role("cloudformation.amazonaws.com"),
         Policies=[iam.Policy(PolicyName="create-weekly-models-resources", PolicyDocument=PolicyDocument(
             Version="2012-10-17", Statement=_service_statements()))],
         Metadata=why("CloudFormation changes the project's resources with this role, not with the caller's.")
-        | checkov_skip(("CKV_AWS_111", "Every write is scoped to weekly-models-* resources except "
-                        "ecs:RegisterTaskDefinition/DeregisterTaskDefinition and logs:PutResourcePolicy/"
-                        "DeleteResourcePolicy, which AWS does not scope to a resource."))))
+        | checkov_skip(("CKV_AWS_111", "Every write is scoped to weekly-models-* resources except the few "
+                        "the Service Authorization Reference lists without a resource type (Logs resource and "
+                        "index policies, SNS subscriptions, Chatbot channels, deregistering a task definition); "
+                        "make lint checks each grant against the handlers' declared permissions."))))
     pass_service = Statement(Sid="HandCloudFormationItsRole", Effect=Allow, Action=_actions("iam:PassRole"),
                              Resource=[GetAtt(service, "Arn")],
                              Condition=Condition(StringEquals({"iam:PassedToService": "cloudformation.amazonaws.com"})))
@@ -84,8 +92,10 @@ def build(spec):
     plan_role = _github_role(
         t, "PlanRole", f"{P}-github-plan", provider, d.github_repository, "pull_request", [read, pass_service],
         "Pull requests of the lab's repository make a plan (change sets) of prod; they cannot execute it.")
+    # "The subject claim includes the environment name when the job references an environment"
+    # (GitHub Actions OIDC reference, filtering for a specific environment).
     deploy_role = _github_role(
-        t, "DeployRole", f"{P}-github-deploy", provider, d.github_repository, f"ref:refs/heads/{d.branch}",
+        t, "DeployRole", f"{P}-github-deploy", provider, d.github_repository, f"environment:{d.github_environment}",
         [read, pass_service,
          Statement(Sid="DeployReviewedPlans", Effect=Allow, Resource=STACKS, Action=_actions(
              "cloudformation:ExecuteChangeSet", "cloudformation:UpdateTerminationProtection",
@@ -93,74 +103,106 @@ def build(spec):
              "cloudformation:DescribeStackResourceDrifts")),
          Statement(Sid="ReadDriftDetection", Effect=Allow, Resource=["*"],
                    Action=_actions("cloudformation:DescribeStackDriftDetectionStatus"))],
-        f"Pushes to {d.branch} of the lab's repository deploy the plan made from that commit.")
+        f"Jobs in the {d.github_environment} environment of the lab's repository deploy the plan made from "
+        "their commit.")
 
     t.add_output(Output("PlanRoleArn", Value=GetAtt(plan_role, "Arn"), Description="For pull-request workflows"))
-    t.add_output(Output("DeployRoleArn", Value=GetAtt(deploy_role, "Arn"), Description=f"For {d.branch}"))
+    t.add_output(Output("DeployRoleArn", Value=GetAtt(deploy_role, "Arn"),
+                        Description=f"For jobs in the {d.github_environment} environment"))
     t.add_output(Output("CloudFormationServiceRoleArn", Value=GetAtt(service, "Arn"),
                         Description="Passed by wm with every change set"))
     return t
 
 
 def _service_statements() -> list:
-    """What creating, changing and deleting this project's stacks needs, and no more."""
-    own = f"{P}-*"
-    return [
-        Statement(Sid="Roles", Effect=Allow, Resource=[arn("iam", f"role/{own}", region=False),
-                                                       arn("iam", f"role/{P}/*", region=False),
-                                                       arn("iam", f"policy/{own}", region=False)],
-                  Action=_actions("iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole",
-                                  "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
-                                  "iam:GetRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PassRole",
-                                  "iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy",
-                                  "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:ListPolicyVersions")),
-        Statement(Sid="Network", Effect=Allow, Resource=[arn("ec2", "*")],
-                  Action=_actions("ec2:CreateVpc", "ec2:DeleteVpc", "ec2:ModifyVpcAttribute", "ec2:CreateSubnet",
-                                  "ec2:DeleteSubnet", "ec2:ModifySubnetAttribute", "ec2:CreateInternetGateway",
-                                  "ec2:DeleteInternetGateway", "ec2:AttachInternetGateway",
-                                  "ec2:DetachInternetGateway", "ec2:CreateRouteTable", "ec2:DeleteRouteTable",
-                                  "ec2:CreateRoute", "ec2:DeleteRoute", "ec2:AssociateRouteTable",
-                                  "ec2:DisassociateRouteTable", "ec2:CreateSecurityGroup",
-                                  "ec2:DeleteSecurityGroup", "ec2:AuthorizeSecurityGroupEgress",
-                                  "ec2:RevokeSecurityGroupEgress", "ec2:CreateTags", "ec2:DeleteTags")),
-        Statement(Sid="CallsAwsDoesNotScopeToAResource", Effect=Allow, Resource=["*"],
-                  Action=_actions("ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeInternetGateways",
-                                  "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups",
-                                  "ec2:DescribeAvailabilityZones", "ec2:DescribeAccountAttributes",
-                                  "ecs:DescribeClusters", "ecs:DescribeTaskDefinition",
-                                  "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition",
-                                  "logs:DescribeLogGroups", "cloudwatch:DescribeAlarms",
-                                  "sns:ListTopics", "chatbot:DescribeSlackChannelConfigurations",
-                                  "logs:PutResourcePolicy", "logs:DeleteResourcePolicy",
-                                  "logs:DescribeResourcePolicies")),
-        Statement(Sid="Containers", Effect=Allow, Resource=[arn("ecs", f"cluster/{own}"),
-                                                            arn("ecs", f"task-definition/{own}:*")],
-                  Action=_actions("ecs:CreateCluster", "ecs:DeleteCluster", "ecs:UpdateCluster", "ecs:UpdateClusterSettings",
-                                  "ecs:PutClusterCapacityProviders", "ecs:TagResource", "ecs:UntagResource")),
-        Statement(Sid="Logs", Effect=Allow, Resource=[arn("logs", f"log-group:/ecs/{own}:*"),
-                                                      arn("logs", f"log-group:/{P}/*")],
-                  Action=_actions("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy",
-                                  "logs:DeleteRetentionPolicy", "logs:TagResource", "logs:UntagResource",
-                                  "logs:AssociateKmsKey", "logs:DisassociateKmsKey")),
-        Statement(Sid="QueuesTopicsRulesAlarms", Effect=Allow,
-                  Resource=[arn("sqs", own), arn("sns", own), arn("events", f"rule/{own}"),
-                            arn("cloudwatch", f"alarm:{own}"), arn("scheduler", f"schedule/{own}/*"),
-                            arn("scheduler", f"schedule-group/{own}"),
-                            arn("chatbot", f"chat-configuration/slack-channel/{own}", region=False)],
-                  Action=_actions("sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes",
-                                  "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue",
-                                  "sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes",
-                                  "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe",
-                                  "sns:TagResource", "sns:UntagResource",
-                                  "events:PutRule", "events:DeleteRule", "events:DescribeRule",
-                                  "events:PutTargets", "events:RemoveTargets", "events:TagResource",
-                                  "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource",
-                                  "scheduler:CreateSchedule", "scheduler:UpdateSchedule",
-                                  "scheduler:DeleteSchedule", "scheduler:GetSchedule",
-                                  "scheduler:CreateScheduleGroup", "scheduler:DeleteScheduleGroup",
-                                  "scheduler:GetScheduleGroup", "scheduler:TagResource",
-                                  "chatbot:CreateSlackChannelConfiguration",
-                                  "chatbot:UpdateSlackChannelConfiguration",
-                                  "chatbot:DeleteSlackChannelConfiguration")),
-    ]
+    """What creating, reading, changing and deleting this project's stacks calls, and no more.
 
+    Derived from the resource handlers' declared permissions and checked by `make lint`
+    (wm/lint/permissions.py): a missing permission, or one no handler needs, fails it.
+    """
+    own = f"{P}-*"
+
+    def allow(sid: str, resources: list, *actions: str, **extra) -> Statement:
+        return Statement(Sid=sid, Effect=Allow, Resource=resources, Action=_actions(*actions), **extra)
+
+    roles = [arn("iam", f"role/{own}", region=False), arn("iam", f"role/{P}/*", region=False)]
+    return [
+        allow("Roles", roles, "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole",
+              "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+              "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:TagRole",
+              "iam:UntagRole", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"),
+        # Only to the services that use this project's roles (what each resource type hands its role to).
+        allow("PassRolesToTheirServices", roles, "iam:PassRole", Condition=Condition(StringEquals({
+            "iam:PassedToService": sorted(set(PASSED_TO.values()))}))),
+        # An account's first ECS cluster (and Chatbot channel) creates the service's linked role.
+        allow("ServiceLinkedRoles", [arn("iam", role, region=False) for _, role in sorted(SERVICE_LINKED_ROLES.values())],
+              "iam:CreateServiceLinkedRole", Condition=Condition(StringEquals({
+                  "iam:AWSServiceName": sorted(service for service, _ in SERVICE_LINKED_ROLES.values())}))),
+        allow("ManagedPolicies", [arn("iam", f"policy/{own}", region=False)],
+              "iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy", "iam:GetPolicyVersion",
+              "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:ListPolicyVersions",
+              "iam:ListEntitiesForPolicy"),
+        # VPC pieces get their IDs from AWS, so they are scoped to this account and region.
+        allow("Network", [arn("ec2", "*")],
+              "ec2:CreateVpc", "ec2:DeleteVpc", "ec2:ModifyVpcAttribute", "ec2:ModifyVpcTenancy",
+              "ec2:DescribeVpcAttribute", "ec2:CreateSubnet", "ec2:DeleteSubnet", "ec2:ModifySubnetAttribute",
+              "ec2:AssociateSubnetCidrBlock", "ec2:DisassociateSubnetCidrBlock", "ec2:CreateInternetGateway",
+              "ec2:DeleteInternetGateway", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
+              "ec2:CreateRouteTable", "ec2:DeleteRouteTable", "ec2:CreateRoute", "ec2:DeleteRoute",
+              "ec2:ReplaceRoute", "ec2:AssociateRouteTable", "ec2:DisassociateRouteTable",
+              "ec2:ReplaceRouteTableAssociation", "ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup",
+              "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
+              "ec2:UpdateSecurityGroupRuleDescriptionsEgress", "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+              "ec2:CreateTags", "ec2:DeleteTags"),
+        allow("Containers", [arn("ecs", f"cluster/{own}"), arn("ecs", f"task-definition/{own}:*")],
+              "ecs:CreateCluster", "ecs:DeleteCluster", "ecs:DescribeClusters", "ecs:UpdateCluster",
+              "ecs:UpdateClusterSettings", "ecs:PutClusterCapacityProviders", "ecs:RegisterTaskDefinition",
+              "ecs:TagResource", "ecs:UntagResource", "ecs:ListTagsForResource"),
+        # No trailing ":*": the Logs tagging actions authorize the bare log-group ARN, every other
+        # Logs action the form with ":*" (CloudWatch Logs API reference, LogGroup, field arn); this matches both.
+        allow("LogGroups", [arn("logs", f"log-group:/ecs/{own}"), arn("logs", f"log-group:/{P}/*")],
+              "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
+              "logs:TagResource", "logs:UntagResource", "logs:ListTagsForResource", "logs:AssociateKmsKey",
+              "logs:DisassociateKmsKey", "logs:GetDataProtectionPolicy", "logs:PutDataProtectionPolicy",
+              "logs:DeleteDataProtectionPolicy", "logs:PutLogGroupDeletionProtection",
+              "logs:PutBearerTokenAuthentication", "logs:PutMetricFilter", "logs:DeleteMetricFilter",
+              "logs:DescribeMetricFilters"),
+        allow("Queues", [arn("sqs", own)],
+              "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:SetQueueAttributes",
+              "sqs:GetQueueUrl", "sqs:ListQueueTags", "sqs:TagQueue", "sqs:UntagQueue"),
+        allow("Topics", [arn("sns", own)],
+              "sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes",
+              "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:TagResource", "sns:UntagResource",
+              "sns:ListTagsForResource", "sns:GetDataProtectionPolicy", "sns:PutDataProtectionPolicy"),
+        allow("Rules", [arn("events", f"rule/{own}")],
+              "events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets",
+              "events:RemoveTargets", "events:ListTargetsByRule", "events:TagResource", "events:UntagResource",
+              "events:ListTagsForResource"),
+        allow("Alarms", [arn("cloudwatch", f"alarm:{own}")],
+              "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
+              "cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource"),
+        allow("Schedules", [arn("scheduler", f"schedule/{own}/*"), arn("scheduler", f"schedule-group/{own}")],
+              "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule",
+              "scheduler:GetSchedule", "scheduler:CreateScheduleGroup", "scheduler:DeleteScheduleGroup",
+              "scheduler:GetScheduleGroup", "scheduler:TagResource", "scheduler:UntagResource",
+              "scheduler:ListTagsForResource"),
+        allow("StateMachines", [arn("states", f"stateMachine:{own}")],
+              "states:CreateStateMachine", "states:UpdateStateMachine", "states:DeleteStateMachine",
+              "states:DescribeStateMachine", "states:TagResource", "states:UntagResource",
+              "states:ListTagsForResource"),
+        allow("SlackChannels", [arn("chatbot", f"chat-configuration/slack-channel/{own}", region=False)],
+              "chatbot:UpdateSlackChannelConfiguration", "chatbot:DeleteSlackChannelConfiguration",
+              "chatbot:ListAssociations"),
+        # The Service Authorization Reference lists no resource type for these: only "*" authorizes them.
+        allow("CallsAwsDoesNotScopeToAResource", ["*"],
+              "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeInternetGateways", "ec2:DescribeRouteTables",
+              "ec2:DescribeSecurityGroups", "ec2:DescribeNetworkAcls", "ec2:DescribeNetworkInterfaces",
+              "ec2:DescribeInstances", "ec2:DescribeVpnGateways", "ec2:DescribeVpcEncryptionControls",
+              "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition",
+              "logs:DescribeLogGroups", "logs:PutResourcePolicy", "logs:DeleteResourcePolicy",
+              "logs:DescribeResourcePolicies", "logs:PutIndexPolicy", "logs:DeleteIndexPolicy",
+              "logs:DescribeIndexPolicies", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes",
+              "sns:Unsubscribe", "chatbot:CreateSlackChannelConfiguration",
+              "chatbot:DescribeSlackChannelConfigurations", "chatbot:TagResource", "chatbot:UntagResource",
+              "chatbot:ListTagsForResource"),
+    ]

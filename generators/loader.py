@@ -11,6 +11,7 @@ Sceptre's own rendering gives the same templates.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,8 +161,18 @@ def user_data(root: Path, env: str) -> dict[str, dict]:
     return out
 
 
-def load(root: Path, env: str) -> Environment:
-    """Validate every stack of `env`; raise ConfigError with all problems found."""
+def docs_moment(root: Path) -> dt.datetime | None:
+    """Midnight UTC of `project.docs_as_of`: the moment snapshots and docs are rendered at, so they
+    change only when the configuration does, never because a season began (None when unset)."""
+    rel = SECTION_FILES["project"]
+    project = ((_read(root / rel, rel).get("sceptre_user_data") or {}).get("project") or {})
+    day = project.get("docs_as_of") if isinstance(project, dict) else None
+    return dt.datetime.combine(day, dt.time(), dt.timezone.utc) if isinstance(day, dt.date) else None
+
+
+def load(root: Path, env: str, now: dt.datetime | None = None) -> Environment:
+    """Validate every stack of `env` as it would deploy at `now` (default: the current time);
+    raise ConfigError with all problems found."""
     problems: list[Problem] = []
     stacks: dict = {}
     try:
@@ -170,7 +181,7 @@ def load(root: Path, env: str) -> Environment:
         problems += err.problems
     for path, data in user_data(root, env).items():
         try:
-            stacks[path] = resolve(path, data)
+            stacks[path] = resolve(path, data, now=now)
         except ConfigError as err:
             problems += err.problems
     if env != ACCOUNT:

@@ -24,11 +24,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from awacs.aws import Allow, PolicyDocument, Statement
 from awacs.aws import Action as AwacsAction
+from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, cloudwatch, ecs, events, iam, logs, scheduler, sqs
 
-from . import naming, schedules
+from . import naming
 from .common import arn, checkov_skip, env_tags, new_template, stateful, why
 from .iam import assume_role
 from .spec import ModelStack
@@ -38,12 +38,6 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: two weeks to notice a fai
 
 def _utc(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# What the alert message takes from an ECS Task State Change event.
-ALERT_PATHS = {"task": "$.detail.taskArn", "stopCode": "$.detail.stopCode", "reason": "$.detail.stoppedReason",
-               "exitCode": "$.detail.containers[0].exitCode", "startedAt": "$.detail.startedAt",
-               "stoppedAt": "$.detail.stoppedAt", "taskDefinition": "$.detail.taskDefinitionArn"}
 
 
 def failure_pattern(cluster_arn, family: str) -> dict:
@@ -60,22 +54,49 @@ def failure_pattern(cluster_arn, family: str) -> dict:
                                 "containers": {"exitCode": [{"anything-but": 0}]}}]}}
 
 
-def alert_template(spec: ModelStack) -> str:
-    """The alert as JSON fields a person reads top to bottom (a CloudFormation Sub string)."""
-    env, name = spec.env, spec.name
+def _console_logs(env: str, name: str) -> str:
     group = naming.log_group(env, name).replace("/", "$252F")
-    return json.dumps({
-        "alert": f"weekly-models {env}: a run of {name} did not finish"
-                 + (" (dry run)" if spec.dry_run else ""),
-        "model": name, "environment": env,
-        "exitCode": "<exitCode>", "stopCode": "<stopCode>", "reason": "<reason>",
-        "startedAt": "<startedAt>", "stoppedAt": "<stoppedAt>",
-        "logs": "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}"
-                f"#logsV2:log-groups/log-group/{group}",
-        "logStream": f"ecs/{naming.container_name(env, name)}/ followed by the last part of task",
-        "task": "<task>", "taskDefinition": "<taskDefinition>",
+    return ("https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}"
+            f"#logsV2:log-groups/log-group/{group}")
+
+
+def alert_input(spec: ModelStack) -> str:
+    """What the failure rule hands the alert state machine: this model's fixed facts, and the event.
+
+    Only `<aws.events.event.json>` is inserted by EventBridge, as a bare JSON value: EventBridge
+    does not escape the values it puts into an input template (EventBridge user guide,
+    "Transforming target input"), so no event value is ever placed inside a JSON string here.
+    The state machine (alerts stack) turns this into a Chatbot custom notification.
+    """
+    env, name = spec.env, spec.name
+    facts = json.dumps({
+        "title": f"weekly-models {env}: a run of {name} did not finish" + (" (dry run)" if spec.dry_run else ""),
+        "model": name, "environment": env, "logs": _console_logs(env, name),
+        "logStreamPrefix": f"ecs/{naming.container_name(env, name)}/",
         "next": f"make logs MODEL={name} ENV={env}",
-    }, indent=1)
+    }, sort_keys=True)
+    return facts[:-1] + ', "event": <aws.events.event.json>}'
+
+
+def silence_input(spec: ModelStack) -> str:
+    """What the silence check schedule hands the silence-check state machine (alerts stack)."""
+    env, name = spec.env, spec.name
+    return json.dumps({
+        "title": f"weekly-models {env}: {name} did not run when it was due",
+        "model": name, "environment": env, "group": f"family:{spec.family}",
+        "schedule": naming.schedule_name(env, name), "scheduleGroup": naming.schedule_group(env),
+        # Scheduler fills this in with the time the schedule fired (its context attributes).
+        "expectedAt": "<aws.scheduler.scheduled-time>",
+        "waitSeconds": silence_wait_seconds(spec),
+        "next": f"make status ENV={env}",
+    }, sort_keys=True)
+
+
+SILENCE_GRACE_SECONDS = 3600  # after the flexible window closes: a run is late by then, not just slow to start
+
+
+def silence_wait_seconds(spec: ModelStack) -> int:
+    return (spec.schedule.flexible_window_minutes or 0) * 60 + SILENCE_GRACE_SECONDS
 
 
 def build(spec: ModelStack):
@@ -84,13 +105,22 @@ def build(spec: ModelStack):
     p_cluster = t.add_parameter(Parameter("ClusterArn", Type="String", Description="ECS cluster (cluster stack)"))
     p_exec = t.add_parameter(Parameter("ExecutionRoleArn", Type="String", Description="Task execution role (iam stack)"))
     p_sched = t.add_parameter(Parameter("SchedulerRoleArn", Type="String", Description="Scheduler role (iam stack)"))
+    # Plain String types, not AWS::EC2::Subnet::Id / SecurityGroup::Id: CloudFormation checks those
+    # against the account with the caller's own credentials, and the GitHub plan role has no
+    # ec2:Describe*. The values are the network stack's own outputs.
     p_subnets = t.add_parameter(Parameter(
-        "SubnetIds", Type="List<AWS::EC2::Subnet::Id>", Description="Public subnets (network stack)"))
+        "SubnetIds", Type="CommaDelimitedList", Description="Public subnets (network stack)"))
     p_sg = t.add_parameter(Parameter(
-        "SecurityGroupId", Type="AWS::EC2::SecurityGroup::Id", Description="Egress-only group (network stack)"))
+        "SecurityGroupId", Type="String", Description="Egress-only group (network stack)"))
     p_group = t.add_parameter(Parameter(
         "ScheduleGroupName", Type="String", Description="Scheduler schedule group (cluster stack)"))
     p_topic = t.add_parameter(Parameter("AlertTopicArn", Type="String", Description="Alert topic (alerts stack)"))
+    p_alert = t.add_parameter(Parameter(
+        "AlertMachineArn", Type="String", Description="State machine that words failure alerts (alerts stack)"))
+    p_silence = t.add_parameter(Parameter(
+        "SilenceCheckArn", Type="String", Description="State machine that checks a due run started (alerts stack)"))
+    p_rules_role = t.add_parameter(Parameter(
+        "AlertRulesRoleArn", Type="String", Description="Role the failure rule starts the alert machine with (iam stack)"))
 
     log_props = dict(LogGroupName=naming.log_group(env, name), RetentionInDays=spec.log_retention_days)
     log_meta = why(f"Output of every run of {name}, kept {spec.log_retention_days} days.")
@@ -157,12 +187,11 @@ def build(spec: ModelStack):
             scheduler.CapacityProviderStrategyItem(CapacityProvider=spec.capacity, Weight=1)]
     window = (scheduler.FlexibleTimeWindow(Mode="FLEXIBLE", MaximumWindowInMinutes=s.flexible_window_minutes)
               if s.flexible_window_minutes else scheduler.FlexibleTimeWindow(Mode="OFF"))
-    first, last = schedules.season(s.start_date, s.end_date, s.timezone)
     season = {}
-    if first:
-        season["StartDate"] = _utc(first)
-    if last:
-        season["EndDate"] = _utc(last)
+    if spec.season.start:
+        season["StartDate"] = _utc(spec.season.start)
+    if spec.season.end:
+        season["EndDate"] = _utc(spec.season.end)
     schedule = t.add_resource(scheduler.Schedule(
         "Schedule", Name=naming.schedule_name(env, name), GroupName=Ref(p_group),
         Description=f"Runs {name} ({env})",
@@ -176,23 +205,42 @@ def build(spec: ModelStack):
             DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(dlq, "Arn"))),
         Metadata=why(f"Starts {name} at {s.expression} {s.timezone} ({spec.state}).")))
 
+    # Fires with the model's schedule (same expression, zone, season and state), so an off-season
+    # or disabled model is never checked; the state machine waits for the flexible window and
+    # an hour more, then alerts when no task of the model was recorded since the due time.
+    t.add_resource(scheduler.Schedule(
+        "SilenceCheckSchedule", Name=naming.silence_check_schedule(env, name), GroupName=Ref(p_group),
+        Description=f"Checks that {name} ({env}) started when due",
+        ScheduleExpression=s.expression, ScheduleExpressionTimezone=s.timezone,
+        FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"), State=spec.state, **season,
+        Target=scheduler.Target(
+            Arn=Ref(p_silence), RoleArn=Ref(p_sched), Input=silence_input(spec),
+            RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=s.retry.maximum_attempts,
+                                              MaximumEventAgeInSeconds=s.retry.maximum_event_age_seconds)),
+        Metadata=why(f"Tells the lab when {name} was due and did not start (schedule disabled or deleted "
+                     "by hand, or Scheduler could not start it).")))
+
     t.add_resource(events.Rule(
         "FailureRule", Name=naming.failure_rule(env, name), State="ENABLED",
         Description=f"weekly-models {env}: a run of {name} that did not finish",
         EventPattern=failure_pattern(Ref(p_cluster), fam),
-        Targets=[events.Target(Id="alert-topic", Arn=Ref(p_topic), InputTransformer=events.InputTransformer(
-            InputPathsMap=ALERT_PATHS, InputTemplate=Sub(alert_template(spec))))],
+        Targets=[events.Target(Id="alert", Arn=Ref(p_alert), RoleArn=Ref(p_rules_role),
+                               InputTransformer=events.InputTransformer(InputTemplate=Sub(alert_input(spec))))],
         Metadata=why(f"Tells the lab when a run of {name} failed to start, exited non-zero or was interrupted.")))
     t.add_resource(cloudwatch.Alarm(
         "FailedStartsAlarm", AlarmName=naming.failed_starts_alarm(env, name),
         AlarmDescription=f"weekly-models {env}: Scheduler could not start {name}; the reason is in the "
                          f"message in {naming.dead_letter_queue(env, name)}",
-        Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+        # Messages sent, not messages waiting: the alarm returns to OK after each period, so every
+        # failed start alerts, even while an older message still sits in the queue. Scheduler
+        # delivers with an ordinary SendMessage (its role needs sqs:SendMessage), which
+        # NumberOfMessagesSent counts; only SQS's own redrive is not counted (SQS metrics docs).
+        Namespace="AWS/SQS", MetricName="NumberOfMessagesSent",
         Dimensions=[cloudwatch.MetricDimension(Name="QueueName", Value=GetAtt(dlq, "QueueName"))],
-        Statistic="Maximum", Period=300, EvaluationPeriods=1, Threshold=0,
+        Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
         ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
         AlarmActions=[Ref(p_topic)], Tags=env_tags(env),
-        Metadata=why(f"Tells the lab when Scheduler could not start {name} at all (its dead-letter queue).")))
+        Metadata=why(f"Tells the lab each time Scheduler could not start {name} at all (its dead-letter queue).")))
 
     t.add_output(Output("TaskDefinitionArn", Value=Ref(taskdef), Description="Current task definition revision"))
     t.add_output(Output("LogGroupName", Value=Ref(log_group), Description="Where the runs' output goes"))

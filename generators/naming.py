@@ -23,6 +23,7 @@ LIMITS = {
     "task role name": 64,
     "cluster name": 255,
     "failure rule name": 64,
+    "silence check schedule name": 64,
 }
 
 
@@ -60,6 +61,25 @@ def run_history_log_group(env: str) -> str:
 
 def run_history_rule(env: str) -> str:
     return f"{env_prefix(env)}-runs"
+
+
+def alert_machine(env: str) -> str:
+    """The state machine that words failure alerts as Chatbot custom notifications."""
+    return f"{env_prefix(env)}-alert"
+
+
+def silence_check_machine(env: str) -> str:
+    """The state machine that checks a due run was recorded."""
+    return f"{env_prefix(env)}-silence-check"
+
+
+def run_metric_namespace(env: str) -> str:
+    """CloudWatch namespace of the run-history metric (task state changes per task family)."""
+    return f"{PROJECT}/{env}"
+
+
+def alert_rules_role_name(env: str) -> str:
+    return f"{env_prefix(env)}-alert-rules"
 
 
 def execution_role_name(env: str) -> str:
@@ -100,6 +120,10 @@ def schedule_name(env: str, model: str) -> str:
     return family(env, model)
 
 
+def silence_check_schedule(env: str, model: str) -> str:
+    return f"{family(env, model)}-silence-check"
+
+
 def dead_letter_queue(env: str, model: str) -> str:
     return f"{family(env, model)}-dlq"
 
@@ -126,4 +150,5 @@ def model_names(env: str, model: str) -> dict[str, str]:
         "dead-letter queue name": dead_letter_queue(env, model),
         "task role name": task_role_name(env, model),
         "failure rule name": failure_rule(env, model),
+        "silence check schedule name": silence_check_schedule(env, model),
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from troposphere import GetAZs, GetAtt, Join, Output, Ref, Select, Tags, ec2
+from troposphere import GetAtt, GetAZs, Join, Output, Ref, Select, Tags, ec2
 
 from .common import env_tags, new_template, why
 from .spec import EnvStack

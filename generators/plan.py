@@ -306,8 +306,10 @@ def apply(cfn, env: str, saved: dict, stacks: dict, inputs: dict, render, tags: 
         if p.path not in stacks:
             raise PlanError(f"{p.path} was planned but is no longer in the configuration: run make plan ENV={env}")
         if sha(bodies[p.path]) != p.template_sha:
-            raise PlanError(f"{p.path}: the template changed since the plan was made: run make plan ENV={env} "
-                            "and review it again")
+            season = getattr(stacks[p.path], "season", None)
+            why = f" ({season.note})" if season and season.note else ""
+            raise PlanError(f"{p.path}: the template changed since the plan was made{why}: run make plan "
+                            f"ENV={env} and review it again")
     if set(stacks) != {p.path for p in saved["stacks"]}:
         raise PlanError(f"the configuration has stacks the plan does not: run make plan ENV={env}")
     for p in saved["stacks"]:

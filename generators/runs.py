@@ -17,7 +17,7 @@ from collections.abc import Callable
 from botocore.exceptions import ClientError
 
 from . import naming
-from .schedules import describe, next_runs
+from .schedules import describe, next_runs, season
 from .spec import ModelStack
 
 
@@ -108,11 +108,7 @@ def status(aws, models: list[ModelStack], cluster: str, lab_tz: str, now: dt.dat
                          "last": "-", "result": "-", "logs": naming.log_group(model.env, model.name)})
             continue
         state = s["State"]
-        nxt = "-"
-        if state == "ENABLED":
-            runs = next_runs(s["ScheduleExpression"], s.get("ScheduleExpressionTimezone", "UTC"), now, 1,
-                             start=_aware(s.get("StartDate")), end=_aware(s.get("EndDate")))
-            nxt = _when(runs[0], tz) if runs else "none (season over or rate schedule)"
+        nxt = next_run_words(s, model, now, tz)
         running = _running(aws, model, cluster)
         last = last_run(history, model)
         if running:
@@ -133,6 +129,25 @@ def status(aws, models: list[ModelStack], cluster: str, lab_tz: str, now: dt.dat
     return rows
 
 
+def next_run_words(s: dict, model: ModelStack, now: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
+    """When the deployed schedule `s` starts the model next, in words a person acts on."""
+    first, last = season(model.schedule.start_date, model.schedule.end_date, model.schedule.timezone)
+    end = _aware(s.get("EndDate")) or last
+    if end is not None and end <= now:
+        return f"none: the season ended {model.schedule.end_date}, so the schedule will not fire (set a new season)"
+    if s["State"] != "ENABLED":
+        if model.state == "ENABLED":
+            return "none: DISABLED in AWS though the configuration enables it (make deploy puts it back)"
+        return "none: DISABLED by configuration (make run starts it by hand)"
+    runs = next_runs(s["ScheduleExpression"], s.get("ScheduleExpressionTimezone", "UTC"), now, 1,
+                     start=_aware(s.get("StartDate")) or first, end=end)
+    if not runs:
+        return "unknown: rate() schedules count from their creation" if s["ScheduleExpression"].startswith("rate(") \
+            else "none: no time of the expression falls in the season"
+    begins = first is not None and first > now
+    return _when(runs[0], tz) + (f" (the season starts {model.schedule.start_date})" if begins else "")
+
+
 def table(rows: list[dict], lab_tz: str) -> str:
     heads = {"model": "MODEL", "schedule": "SCHEDULE", "state": "STATE", "next": f"NEXT RUN ({lab_tz})",
              "last": "LAST RUN", "result": "RESULT", "logs": "LOGS"}
@@ -148,12 +163,16 @@ def idempotency_token(family: str, task_definition: str, now: dt.datetime) -> st
     return hashlib.sha256(f"{family}|{task_definition}|{minute}".encode()).hexdigest()[:32]
 
 
-def run(aws, model: ModelStack, now: dt.datetime | None = None) -> tuple[str, bool]:
-    """Start the model now exactly as its schedule would; returns (task ARN, started now?)."""
+def run(aws, model: ModelStack, now: dt.datetime | None = None, task_definition: str | None = None) -> tuple[str, bool]:
+    """Start the model now exactly as its schedule would; returns (task ARN, started now?).
+
+    `task_definition` runs another revision of the model's family the same way (make smoke's
+    one-off image that cannot be pulled); by default the revision the schedule names."""
     s = _schedule(aws, model)
     target, params = s["Target"], s["Target"]["EcsParameters"]
     cluster = target["Arn"]
-    token = idempotency_token(model.family, params["TaskDefinitionArn"], now or dt.datetime.now(dt.timezone.utc))
+    task_definition = task_definition or params["TaskDefinitionArn"]
+    token = idempotency_token(model.family, task_definition, now or dt.datetime.now(dt.timezone.utc))
     started_by = f"wm-run-{token[:24]}"
     ecs = aws("ecs")
     same = ecs.list_tasks(cluster=cluster, startedBy=started_by).get("taskArns", [])
@@ -161,7 +180,7 @@ def run(aws, model: ModelStack, now: dt.datetime | None = None) -> tuple[str, bo
         return same[0], False
     net = params["NetworkConfiguration"]["awsvpcConfiguration"]
     request = dict(
-        cluster=cluster, taskDefinition=params["TaskDefinitionArn"], count=1, startedBy=started_by,
+        cluster=cluster, taskDefinition=task_definition, count=1, startedBy=started_by,
         clientToken=token, propagateTags="TASK_DEFINITION",
         networkConfiguration={"awsvpcConfiguration": {
             "subnets": net["Subnets"], "securityGroups": net.get("SecurityGroups", []),

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]  # cron 1-7
 _MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
@@ -106,6 +107,41 @@ def season(start_date: dt.date | None, end_date: dt.date | None,
     start = dt.datetime.combine(start_date, dt.time(), tz) if start_date else None
     end = dt.datetime.combine(end_date + dt.timedelta(days=1), dt.time(), tz) if end_date else None
     return start, end
+
+
+# EventBridge Scheduler refuses a StartDate more than 5 minutes in the past, on create and on
+# update ("The StartDate you specify cannot be earlier than 5 minutes ago"), and CloudFormation
+# resends StartDate with every update. A start closer than this margin is not sent: it leaves
+# time between rendering (make plan) and the deploy that executes it.
+START_DATE_MARGIN = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SeasonWindow:
+    """What a schedule's season means at one moment: the dates to send, and whether it is over."""
+    start: dt.datetime | None  # StartDate to send (still in the future), or None
+    end: dt.datetime | None    # EndDate to send, or None
+    over: bool                 # the season has ended: nothing runs until the config sets a new one
+    note: str | None           # what a person should know about it, for the plan and make validate
+
+    def state(self, configured: str) -> str:
+        """An ended season disables the schedule: an expired EndDate would leave it ENABLED and silent."""
+        return "DISABLED" if self.over else configured
+
+
+def season_window(start_date: dt.date | None, end_date: dt.date | None, timezone: str,
+                  now: dt.datetime) -> SeasonWindow:
+    """The season of a schedule as it can be deployed at `now` (aware)."""
+    start, end = season(start_date, end_date, timezone)
+    if end is not None and end <= now:
+        return SeasonWindow(None, None, True,
+                            f"the season ended on {end_date}: the schedule is deployed DISABLED until "
+                            "start_date and end_date are set for the next season")
+    if start is not None and start - now <= START_DATE_MARGIN:
+        return SeasonWindow(None, end, False,
+                            f"the season began on {start_date}: its StartDate is no longer sent (EventBridge "
+                            "Scheduler refuses a StartDate in the past, on every update)")
+    return SeasonWindow(start, end, False, None)
 
 
 def _parts(expression: str) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import naming, rules
+from . import naming, rules, schedules
 
 STACK_KINDS = ("network", "iam", "cluster", "alerts")
 ACCOUNT = "account"  # config/account: the once-per-account deployer stack
@@ -283,9 +283,20 @@ class EnvironmentSpec(_Strict):
 class DeployerSpec(_Strict):
     """config/account/config.yaml, sceptre_user_data.deployer: who may deploy from GitHub."""
     github_repository: str = Field(description="owner/name of the lab's repository, e.g. reichlab/weekly-models.")
-    branch: str = Field("main", description="The branch whose pushes deploy prod (default main).")
+    github_environment: str = Field(
+        "prod", description="The GitHub environment whose jobs may deploy (default prod: the workflow's deploy "
+        "job); restrict it to main under the repository's Settings -> Environments.")
     existing_oidc_provider_arn: str | None = Field(
         None, description="The account's GitHub OIDC provider, when it has one already (default: create it).")
+
+    @field_validator("github_environment")
+    @classmethod
+    def _environment(cls, v):
+        # It becomes part of the OIDC subject repo:<repo>:environment:<name>.
+        if not re.fullmatch(r"[A-Za-z0-9._ -]{1,255}", v):
+            raise ValueError(f"{v!r} is not a GitHub environment name; use letters, digits, '.', '_', '-' or "
+                             "spaces, e.g. prod")
+        return v
 
     @field_validator("github_repository")
     @classmethod
@@ -400,6 +411,9 @@ class ModelStack:
     lab_timezone: str = "America/New_York"
     placeholders: tuple[Problem, ...] = ()  # values still to be set; block real deploys only
     kind: str = field(default="model")
+    # The season as deployable when the configuration was resolved (see schedules.season_window).
+    season: schedules.SeasonWindow = schedules.SeasonWindow(None, None, False, None)
+    configured_state: str = ""               # the state the configuration asks for; `state` is what is deployed
 
     @property
     def dry_run(self) -> bool:
@@ -431,8 +445,12 @@ class DeployerStack:
     placeholders: tuple[Problem, ...] = ()
 
 
-def resolve(stack_path: str, user_data: dict) -> EnvStack | ModelStack | DeployerStack:
-    """Validate one stack's sceptre_user_data; `stack_path` is Sceptre's, e.g. dev/models/flu-ar2."""
+def resolve(stack_path: str, user_data: dict, now: dt.datetime | None = None) -> EnvStack | ModelStack | DeployerStack:
+    """Validate one stack's sceptre_user_data; `stack_path` is Sceptre's, e.g. dev/models/flu-ar2.
+
+    `now` (default: the current time) decides which season dates can still be sent to
+    EventBridge Scheduler; it is the only input besides the files that shapes a template.
+    """
     env, _, rest = stack_path.partition("/")
     if env == ACCOUNT:
         problems: list[Problem] = []
@@ -468,7 +486,8 @@ def resolve(stack_path: str, user_data: dict) -> EnvStack | ModelStack | Deploye
     spec = _parse(ModelSpec, user_data.get("model"), "model", env, model, problems)
     if spec is None or project is None or environment is None:
         raise ConfigError(problems)
-    result = _model_stack(env, model, project, environment, spec, problems)
+    result = _model_stack(env, model, project, environment, spec, problems,
+                          now or dt.datetime.now(dt.timezone.utc))
     if problems:
         raise ConfigError(problems)
     return replace(result, placeholders=placeholders)
@@ -489,7 +508,7 @@ def _env_problems(env: str, e: EnvironmentSpec) -> list[Problem]:
     return out
 
 
-def _model_stack(env, model, project, environment, spec, problems) -> ModelStack:
+def _model_stack(env, model, project, environment, spec, problems, now: dt.datetime) -> ModelStack:
     mfile, efile, pfile = (_where(s, env, model) for s in ("model", "environment", "project"))
     override = environment.model_overrides.get(model) or ModelOverride()
     oloc = ["model_overrides", model]
@@ -564,10 +583,13 @@ def _model_stack(env, model, project, environment, spec, problems) -> ModelStack
         problems.append(Problem(mfile, "(file name)", f"{model!r} cannot name a CloudFormation stack; use "
                                 f"lower-case letters, digits and '-', e.g. {naming.slug(model) or 'my-model'}.yaml"))
 
+    configured = override.schedule_state or environment.schedule_state
+    window = schedules.season_window(s.start_date, s.end_date, s.timezone, now) if not problems else \
+        schedules.SeasonWindow(None, None, False, None)
     return ModelStack(
         env=env, name=model, image=image, cpu=cpu, memory=memory,
         capacity=override.capacity or spec.capacity,
-        state=override.schedule_state or environment.schedule_state,
+        state=window.state(configured), configured_state=configured, season=window,
         schedule=s,
         variables=tuple(sorted((k, v[0]) for k, v in merged.items())),
         secrets=tuple(sorted(spec.secrets)),

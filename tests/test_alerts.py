@@ -1,26 +1,35 @@
-"""Failure rules, alert messages and the topic policy, checked against recorded-shape ECS events.
+"""Failure rules, alert messages, the silence check and the topic policy, against recorded-shape events.
 
-Whether an event matches a rule and what message its input transformer makes are
-decided by moto's EventBridge code (emulator/check_events.py, run in the emulator's
-environment), not by this project's code. The one moto gap patched there, matching
-inside arrays of objects, is documented in emulator/wm_emulator/events.py.
+Whether an event matches a rule and what input its transformer makes are decided by
+moto's EventBridge code (emulator/check_events.py); what the alert then says, and
+whether the silence check alerts at all, by moto's Step Functions interpreter running
+the rendered state machine (emulator/run_machine.py). Both run in the emulator's
+environment, so the oracle is an implementation of EventBridge and of the States
+Language, not this project's code. The one moto gap patched there, matching inside
+arrays of objects, is documented in emulator/wm_emulator/events.py.
 """
 
 from __future__ import annotations
 
+import atexit
+import datetime as dt
+import functools
 import json
 import subprocess
 
 import pytest
-
 from conftest import ROOT
+
 from generators import build, loader
+from generators.model import alert_input, silence_input
 
 FIXTURES = ROOT / "tests" / "fixtures" / "ecs-events"
 EMU_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
 CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/weekly-models-dev"
 ALERTS = {"exit-1": True, "failed-to-start-cannot-pull": True, "spot-interruption": True,
           "exit-0": False, "user-stopped": False}
+# What Chatbot accepts as a custom notification (Chatbot administrator guide, "Custom notifications").
+CHATBOT_REQUIRED = {"version": "1.0", "source": "custom"}
 
 
 def event(name: str, **detail) -> dict:
@@ -42,12 +51,15 @@ def resolve(value, refs: dict):
     return value
 
 
+REFS = {"ClusterArn": CLUSTER, "AlertTopicArn": "arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts",
+        "AlertMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:weekly-models-dev-alert",
+        "AlertRulesRoleArn": "arn:aws:iam::123456789012:role/weekly-models-dev-alert-rules"}
+
+
 def rule(stack: str, logical: str) -> tuple[dict, dict | None]:
     env = stack.split("/")[0]
     spec = loader.load(ROOT, env).stacks[stack]
-    props = build(spec).to_dict()["Resources"][logical]["Properties"]
-    refs = {"ClusterArn": CLUSTER, "AlertTopicArn": "arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts"}
-    props = resolve(props, refs)
+    props = resolve(build(spec).to_dict()["Resources"][logical]["Properties"], REFS)
     return props["EventPattern"], props["Targets"][0].get("InputTransformer")
 
 
@@ -56,6 +68,41 @@ def check(pattern, transformer, events) -> list[dict]:
     result = subprocess.run([str(EMU_PYTHON), str(ROOT / "emulator" / "check_events.py")], input=json.dumps(job),
                             capture_output=True, text=True, check=True, timeout=60)
     return json.loads(result.stdout)
+
+
+def machine(env: str, logical: str) -> str:
+    spec = loader.load(ROOT, env).stacks[f"{env}/alerts"]
+    return build(spec).to_dict()["Resources"][logical]["Properties"]["DefinitionString"]
+
+
+@functools.cache
+def _machines() -> subprocess.Popen:
+    """One emulator-environment process for the module, answering a job per line."""
+    process = subprocess.Popen([str(EMU_PYTHON), str(ROOT / "emulator" / "run_machine.py"), "--serve"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    atexit.register(process.kill)
+    return process
+
+
+def run_machine(definition: str, machine_input: dict, **setup) -> dict:
+    process = _machines()
+    process.stdin.write(json.dumps({"definition": definition, "input": machine_input, **setup}) + "\n")
+    process.stdin.flush()
+    answer = process.stdout.readline()
+    assert answer, "emulator/run_machine.py stopped (its error is above)"
+    return json.loads(answer)
+
+
+def alert_for(stack: str, e: dict) -> dict:
+    """The one notification a stopped task's event becomes: rule, transformer, then the alert machine."""
+    env = stack.split("/")[0]
+    pattern, transformer = rule(stack, "FailureRule")
+    (r,) = check(pattern, transformer, [e])
+    assert r["matches"], "the failure rule did not match"
+    out = run_machine(machine(env, "AlertMachine"), r["message"])
+    assert out["status"] == "SUCCEEDED", out
+    (message,) = out["messages"]
+    return json.loads(message)
 
 
 @pytest.fixture(scope="module")
@@ -81,42 +128,142 @@ def test_failure_rule_ignores_other_models_clusters_and_running_tasks(failure_ru
     assert [r["matches"] for r in check(pattern, None, others)] == [False, False, False]
 
 
-def test_alert_message_for_a_container_that_exited_1(failure_rule):
+def test_the_rule_hands_the_whole_event_to_the_alert_machine_as_json(failure_rule):
     pattern, transformer = failure_rule
-    (r,) = check(pattern, transformer, [event("exit-1")])
-    m = r["message"]
-    assert m["alert"] == "weekly-models dev: a run of flu-ar2 did not finish (dry run)"
-    assert (m["model"], m["environment"], m["exitCode"], m["stopCode"]) == \
-        ("flu-ar2", "dev", "1", "EssentialContainerExited")
-    assert (m["startedAt"], m["stoppedAt"]) == ("2026-11-25T19:02:35.902Z", "2026-11-25T19:42:09.876Z")
-    assert m["task"].endswith("task/weekly-models-dev/3f5e1c2a9b8d4e7f8a6b5c4d3e2f1a0b")
-    assert m["logs"] == ("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
-                         "#logsV2:log-groups/log-group/$252Fecs$252Fweekly-models-dev-flu-ar2-model")
-    assert m["logStream"].startswith("ecs/weekly-models-dev-flu-ar2-model-container/")
-    assert m["next"] == "make logs MODEL=flu-ar2 ENV=dev"
+    e = event("exit-1", stoppedReason='said "no" \\ twice')
+    (r,) = check(pattern, transformer, [e])
+    assert r["message"]["event"] == {**e, "ingestion-time": e["time"]}  # nothing re-quoted, nothing lost
+    assert r["message"]["model"] == "flu-ar2" and r["message"]["next"] == "make logs MODEL=flu-ar2 ENV=dev"
 
 
-def test_alert_message_for_an_image_that_cannot_be_pulled(failure_rule):
-    pattern, transformer = failure_rule
-    (r,) = check(pattern, transformer, [event("failed-to-start-cannot-pull")])
-    m = r["message"]
-    assert m["stopCode"] == "TaskFailedToStart"
-    assert m["reason"].startswith("CannotPullContainerError: pull image manifest has been retried")
-    assert "reichlab/flu_ar2:1.9" in m["reason"]
+def test_the_transformer_puts_no_event_value_inside_a_json_string(failure_rule):
+    """EventBridge does not escape the values it inserts (user guide, "Transforming target input")."""
+    _, transformer = failure_rule
+    template = transformer["InputTemplate"]
+    assert set(transformer.get("InputPathsMap", {})) == set()
+    assert template.count("<") == 1 and template.endswith('"event": <aws.events.event.json>}')
 
 
-def test_alert_message_for_a_spot_interruption(failure_rule):
-    pattern, transformer = failure_rule
-    (r,) = check(pattern, transformer, [event("spot-interruption")])
-    assert (r["message"]["stopCode"], r["message"]["reason"]) == ("SpotInterruption", "Your Spot Task was interrupted.")
+def is_chatbot_notification(m: dict) -> bool:
+    return {k: m.get(k) for k in CHATBOT_REQUIRED} == CHATBOT_REQUIRED and \
+        isinstance(m.get("content", {}).get("description"), str) and m["content"]["description"]
+
+
+def test_alert_for_a_container_that_exited_1():
+    m = alert_for("dev/models/flu-ar2", event("exit-1"))
+    assert is_chatbot_notification(m)
+    assert m["content"]["title"] == "weekly-models dev: a run of flu-ar2 did not finish (dry run)"
+    d = m["content"]["description"]
+    assert d.startswith("Its container exited with code 1.")
+    assert "task/weekly-models-dev/3f5e1c2a9b8d4e7f8a6b5c4d3e2f1a0b" in d
+    assert ("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
+            "#logsV2:log-groups/log-group/$252Fecs$252Fweekly-models-dev-flu-ar2-model") in d
+    assert m["content"]["nextSteps"] == ["make logs MODEL=flu-ar2 ENV=dev"]
+
+
+def test_alert_for_an_image_that_cannot_be_pulled():
+    d = alert_for("dev/models/flu-ar2", event("failed-to-start-cannot-pull"))["content"]["description"]
+    assert d.startswith("It never started: CannotPullContainerError: pull image manifest has been retried")
+    assert "reichlab/flu_ar2:1.9" in d
+
+
+def test_alert_for_a_spot_interruption():
+    d = alert_for("dev/models/flu-ar2", event("spot-interruption"))["content"]["description"]
+    assert d.startswith("Fargate Spot took its capacity back while it ran: Your Spot Task was interrupted.")
+
+
+@pytest.mark.parametrize("reason", ['a "quoted" reason', "a back\\slash", "a {brace} and a 'quote'", "line\nbreak"])
+def test_any_stop_reason_still_makes_valid_json(reason):
+    m = alert_for("dev/models/flu-ar2", event("failed-to-start-cannot-pull", stoppedReason=reason))
+    assert is_chatbot_notification(m) and reason in m["content"]["description"]
+
+
+def test_an_event_without_the_usual_fields_still_alerts():
+    e = event("exit-1")
+    for key in ("stoppedReason", "taskArn"):
+        del e["detail"][key]
+    m = alert_for("dev/models/flu-ar2", e)
+    assert is_chatbot_notification(m) and "(no task ARN)" in m["content"]["description"]
 
 
 def test_prod_alerts_say_real_run():
     pattern, transformer = rule("prod/models/flu-ar2", "FailureRule")
-    dev_family, prod_family = event("exit-1"), event("exit-1", group="family:weekly-models-prod-flu-ar2-model")
-    no, yes = check(pattern, transformer, [dev_family, prod_family])
+    dev_family = event("exit-1")
+    (no,) = check(pattern, transformer, [dev_family])
     assert no["matches"] is False  # prod's rule ignores dev's tasks
-    assert yes["message"]["alert"] == "weekly-models prod: a run of flu-ar2 did not finish"
+    prod = event("exit-1", group="family:weekly-models-prod-flu-ar2-model",
+                 clusterArn=CLUSTER.replace("weekly-models-dev", "weekly-models-prod"))
+    REFS["ClusterArn"], saved = CLUSTER.replace("weekly-models-dev", "weekly-models-prod"), REFS["ClusterArn"]
+    try:
+        m = alert_for("prod/models/flu-ar2", prod)
+    finally:
+        REFS["ClusterArn"] = saved
+    assert m["content"]["title"] == "weekly-models prod: a run of flu-ar2 did not finish"
+
+
+# --- the silence check -------------------------------------------------------------------------------
+
+def silence_case(**setup) -> tuple[dict, dict]:
+    spec = loader.load(ROOT, "dev").stacks["dev/models/flu-ar2"]
+    given = json.loads(silence_input(spec))
+    assert given["expectedAt"] == "<aws.scheduler.scheduled-time>"  # Scheduler fills it in when it fires
+    due = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=30)
+    given |= {"expectedAt": due.strftime("%Y-%m-%dT%H:%M:%SZ"), "waitSeconds": 1}  # not the real hour and a quarter
+    return given, run_machine(machine("dev", "SilenceCheckMachine"), given, **setup)
+
+
+def test_a_due_run_that_was_recorded_sends_nothing():
+    given = json.loads(silence_input(loader.load(ROOT, "dev").stacks["dev/models/flu-ar2"]))
+    recorded = {"Namespace": "weekly-models/dev", "MetricName": "TaskStateChanges", "minutes_ago": 10,
+                "Dimensions": [{"Name": "Group", "Value": given["group"]}]}
+    _, out = silence_case(metrics=[recorded])
+    assert out["status"] == "SUCCEEDED" and out["messages"] == []
+
+
+def test_a_run_recorded_before_it_was_due_does_not_count():
+    given = json.loads(silence_input(loader.load(ROOT, "dev").stacks["dev/models/flu-ar2"]))
+    earlier = {"Namespace": "weekly-models/dev", "MetricName": "TaskStateChanges", "minutes_ago": 90,
+               "Dimensions": [{"Name": "Group", "Value": given["group"]}]}
+    _, out = silence_case(metrics=[earlier])
+    assert len(out["messages"]) == 1
+
+
+def test_another_models_run_does_not_count():
+    other = {"Namespace": "weekly-models/dev", "MetricName": "TaskStateChanges", "minutes_ago": 10,
+             "Dimensions": [{"Name": "Group", "Value": "family:weekly-models-dev-covid-gbqr-model"}]}
+    _, out = silence_case(metrics=[other])
+    assert len(out["messages"]) == 1
+
+
+@pytest.mark.parametrize("state,words", [
+    ("DISABLED", "is DISABLED although the configuration enables it: was it disabled by hand?"),
+    ("ENABLED", "is ENABLED, so either EventBridge Scheduler could not start it"),
+    (None, "could not be read"),
+])
+def test_a_due_run_that_never_started_alerts_in_words(state, words):
+    spec_schedule = {"Name": "weekly-models-dev-flu-ar2-model", "GroupName": "weekly-models-dev", "State": state}
+    given, out = silence_case(**({"schedules": [spec_schedule]} if state else {}))
+    (message,) = out["messages"]
+    m = json.loads(message)
+    assert is_chatbot_notification(m)
+    assert m["content"]["title"] == "weekly-models dev: flu-ar2 did not run when it was due"
+    assert m["content"]["description"].startswith(f"flu-ar2 was due at {given['expectedAt']} (UTC)")
+    assert words in m["content"]["description"]
+    assert m["content"]["nextSteps"] == ["make status ENV=dev"]
+
+
+def test_the_silence_check_fires_with_the_models_schedule_and_waits_out_its_window(templates):
+    for path, t in templates.items():
+        if "/models/" not in path:
+            continue
+        r = t["Resources"]
+        model, check_ = r["Schedule"]["Properties"], r["SilenceCheckSchedule"]["Properties"]
+        for key in ("ScheduleExpression", "ScheduleExpressionTimezone", "State", "StartDate", "EndDate"):
+            assert model.get(key) == check_.get(key), (path, key)
+        given = json.loads(check_["Target"]["Input"])
+        window = model["FlexibleTimeWindow"].get("MaximumWindowInMinutes", 0)
+        assert given["waitSeconds"] == window * 60 + 3600, path
+        assert check_["Target"]["Arn"] == "!Ref SilenceCheckArn"
 
 
 def test_run_history_rule_records_every_state_change_of_the_cluster_only():
@@ -127,23 +274,39 @@ def test_run_history_rule_records_every_state_change_of_the_cluster_only():
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
-def test_topic_policy_lets_only_this_environments_rules_and_alarms_publish(templates, env):
+def test_topic_policy_lets_only_this_environments_alarms_publish(templates, env):
     policy = templates[f"{env}/alerts"]["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]
-    principals = []
-    for st in policy["Statement"]:
-        assert st["Effect"] == "Allow" and st["Action"] == ["sns:Publish"] and st["Resource"] == ["!Ref AlertTopic"]
-        assert st["Condition"]["StringEquals"] == {"aws:SourceAccount": "!Ref AWS::AccountId"}
-        source = st["Condition"]["ArnLike"]["aws:SourceArn"]
-        assert f"weekly-models-{env}-*" in source and "${AWS::AccountId}" in source
-        principals += st["Principal"]["Service"]
-    assert sorted(principals) == ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+    (st,) = policy["Statement"]
+    assert st["Effect"] == "Allow" and st["Action"] == ["sns:Publish"] and st["Resource"] == ["!Ref AlertTopic"]
+    assert st["Condition"]["StringEquals"] == {"aws:SourceAccount": "!Ref AWS::AccountId"}
+    source = st["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert f"alarm:weekly-models-{env}-*" in source and "${AWS::AccountId}" in source
+    assert st["Principal"]["Service"] == ["cloudwatch.amazonaws.com"]
 
 
-def test_every_model_has_a_failure_rule_and_a_failed_starts_alarm(templates):
-    for path, t in templates.items():
-        if "/models/" in path:
-            r = t["Resources"]
-            assert r["FailureRule"]["Properties"]["Targets"][0]["Arn"] == "!Ref AlertTopicArn"
-            alarm = r["FailedStartsAlarm"]["Properties"]
-            assert alarm["AlarmActions"] == ["!Ref AlertTopicArn"] and alarm["MetricName"] == \
-                "ApproximateNumberOfMessagesVisible"
+def test_every_model_has_a_failure_rule_and_a_failed_starts_alarm_that_alerts_again(templates):
+    models = [path for path in templates if "/models/" in path]
+    assert len(models) == sum(len(loader.load(ROOT, env).models) for env in ("dev", "prod"))
+    for path in models:
+        r = templates[path]["Resources"]
+        target = r["FailureRule"]["Properties"]["Targets"][0]
+        assert (target["Arn"], target["RoleArn"]) == ("!Ref AlertMachineArn", "!Ref AlertRulesRoleArn")
+        alarm = r["FailedStartsAlarm"]["Properties"]
+        assert alarm["AlarmActions"] == ["!Ref AlertTopicArn"]
+        # Messages sent per period, not messages waiting: back to OK after each period.
+        assert (alarm["MetricName"], alarm["Statistic"]) == ("NumberOfMessagesSent", "Sum")
+
+
+def test_the_alert_machines_publish_only_json_they_escaped_themselves(templates):
+    for env in ("dev", "prod"):
+        for logical in ("AlertMachine", "SilenceCheckMachine"):
+            states = json.loads(machine(env, logical))["States"]
+            (publish,) = [s for s in states.values() if s.get("Resource", "").endswith(":states:::sns:publish")]
+            assert publish["Parameters"]["Message.$"] == "States.JsonToString($.message)"
+
+
+def test_every_input_the_models_give_the_machines_is_json(templates):
+    for env in ("dev", "prod"):
+        for spec in loader.load(ROOT, env).models:
+            json.loads(silence_input(spec))
+            json.loads(alert_input(spec).replace("<aws.events.event.json>", "{}"))

@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ENVS, ROOT
+
 from generators import build, cli, cost, docs, loader
 
 PRICES = cost.load_prices(ROOT, "us-east-1")

@@ -7,15 +7,14 @@ was declared; a second deploy changes nothing; `make secret` stores a SecureStri
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
-import socket
 import subprocess
+import time
 
-import boto3
 import pytest
-
-from conftest import ROOT
+from conftest import ROOT, free_port, make
 
 pytestmark = pytest.mark.emulator
 
@@ -28,33 +27,6 @@ MODELS = {  # model -> (image, MODEL_NAME)
 }
 STACKS = ["network", "cluster", "iam", "alerts", *(f"models-{m}" for m in MODELS)]
 FIXTURES = ROOT / "tests" / "fixtures" / "ecs-events"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def make(*args, port, stdin=None, timeout=300):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return subprocess.run(["make", "--no-print-directory", *args, f"EMULATOR_PORT={port}"], cwd=ROOT,
-                          input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    port = free_port()
-    result = make("emulator-start", port=port)
-    assert result.returncode == 0, result.stdout + result.stderr
-    yield port
-    make("emulator-stop", port=port)
-
-
-@pytest.fixture(scope="module")
-def aws(emulator):
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    return lambda service: session.client(service, endpoint_url=f"http://127.0.0.1:{emulator}")
 
 
 @pytest.fixture(scope="module")
@@ -204,8 +176,19 @@ def test_logs_and_run_say_clearly_what_is_wrong(deployed, emulator):
         assert "Traceback" not in result.stderr
 
 
+def receive(sqs, queue: str, count: int, seconds: float = 30) -> list[dict]:
+    """Up to `count` messages from the queue, waiting for them (the alert machine runs asynchronously)."""
+    got, deadline = [], time.monotonic() + seconds
+    while len(got) < count and time.monotonic() < deadline:
+        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            got.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+    return got
+
+
 def test_failure_events_reach_the_run_history_and_the_alert_topic(deployed, emulator, aws):
-    """Through the emulator's EventBridge: rule patterns, input transformer, SNS (wm_emulator/events.py), SQS."""
+    """Through the emulator's EventBridge (rule patterns, input transformer), the alert state machine on
+    moto's Step Functions interpreter (wm_emulator/stepfunctions.py), SNS and a subscribed SQS queue."""
     sqs, sns = aws("sqs"), aws("sns")
     queue = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -221,12 +204,12 @@ def test_failure_events_reach_the_run_history_and_the_alert_topic(deployed, emul
     recorded = [json.loads(h["message"])["detail"]["stopCode"] for h in history]
     assert sorted(recorded) == sorted(json.loads((FIXTURES / f"{n}.json").read_text())["detail"]["stopCode"]
                                       for n in names)
-    messages = [json.loads(m["Body"]) for m in
-                sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])]
-    assert sorted(m["stopCode"] for m in messages) == ["EssentialContainerExited", "SpotInterruption",
-                                                      "TaskFailedToStart"]
-    exited = next(m for m in messages if m["stopCode"] == "EssentialContainerExited")
-    assert exited["exitCode"] == "1" and exited["alert"] == "weekly-models dev: a run of flu-ar2 did not finish (dry run)"
+    messages = receive(sqs, queue, 3)
+    assert all(m["version"] == "1.0" and m["source"] == "custom" for m in messages)  # Chatbot's custom shape
+    said = sorted(m["content"]["description"].split(":")[0].split(".")[0] for m in messages)
+    assert said == ["Fargate Spot took its capacity back while it ran", "It never started",
+                    "Its container exited with code 1"]
+    assert {m["content"]["title"] for m in messages} == {"weekly-models dev: a run of flu-ar2 did not finish (dry run)"}
     status = make("status", port=emulator)
     (row,) = [line for line in status.stdout.splitlines() if line.startswith("flu-ar2 ")]
     # Four of the recorded runs stopped at the same moment; any of them is "the last run".
@@ -236,15 +219,46 @@ def test_failure_events_reach_the_run_history_and_the_alert_topic(deployed, emul
 def test_alerting_resources_are_deployed(deployed, aws):
     policy = json.loads(aws("sns").get_topic_attributes(
         TopicArn="arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts")["Attributes"]["Policy"])
-    assert sorted(p for s in policy["Statement"] for p in s["Principal"]["Service"]) == \
-        ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+    assert [p for s in policy["Statement"] for p in s["Principal"]["Service"]] == ["cloudwatch.amazonaws.com"]
     alarms = {a["AlarmName"]: a for a in aws("cloudwatch").describe_alarms(AlarmNamePrefix="weekly-models-dev")["MetricAlarms"]}
-    assert len(alarms) == 7
+    assert len(alarms) == len(MODELS) + 2  # one per model's dead-letter queue, two for Scheduler's errors
     dlq = alarms["weekly-models-dev-flu-ar2-model-failed-starts"]
     assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": "weekly-models-dev-flu-ar2-model-dlq"}]
     assert dlq["AlarmActions"] == ["arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts"]
     group = aws("scheduler").get_schedule_group(Name="weekly-models-dev")
     assert group["Name"] == "weekly-models-dev"
+
+
+def silence_check(aws, model: str, due: dt.datetime) -> dict:
+    """Start the silence check exactly as the model's check schedule would, fired at `due`."""
+    check = aws("scheduler").get_schedule(Name=f"weekly-models-dev-{model}-model-silence-check",
+                                          GroupName="weekly-models-dev")
+    given = json.loads(check["Target"]["Input"]) | {"expectedAt": due.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                                     "waitSeconds": 1}  # not the real hour and a quarter
+    sfn = aws("stepfunctions")
+    run = sfn.start_execution(stateMachineArn=check["Target"]["Arn"], input=json.dumps(given))
+    for _ in range(100):
+        d = sfn.describe_execution(executionArn=run["executionArn"])
+        if d["status"] != "RUNNING":
+            return d
+        time.sleep(0.2)
+    raise AssertionError("the silence check did not finish")
+
+
+def test_the_silence_check_finds_recorded_runs_and_alerts_on_missing_ones(deployed, emulator, aws):
+    """The run history's metric filter (wm_emulator/logs.py) counts the events put on the bus above."""
+    sqs = aws("sqs")
+    queue = sqs.get_queue_url(QueueName="alert-inbox")["QueueUrl"]
+    receive(sqs, queue, 10, seconds=2)  # whatever is left over
+    due = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    assert silence_check(aws, "flu-ar2", due)["status"] == "SUCCEEDED"
+    assert receive(sqs, queue, 1, seconds=3) == []  # flu-ar2 ran (its failures were recorded): nothing to say
+    assert silence_check(aws, "covid-gbqr", due)["status"] == "SUCCEEDED"
+    (alert,) = receive(sqs, queue, 1)
+    assert alert["content"]["title"] == "weekly-models dev: covid-gbqr did not run when it was due"
+    # dev's schedules are DISABLED, so on AWS its check never fires; started by hand it reads the deployed
+    # schedule and says so (the words that tell a lab member a prod schedule was disabled by hand).
+    assert "weekly-models-dev-covid-gbqr-model is DISABLED" in alert["content"]["description"]
 
 
 def test_destroy_leaves_no_stack(deployed, emulator, aws):

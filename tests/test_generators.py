@@ -3,6 +3,8 @@ task roles. Each builds from a typed spec, as Sceptre's entry points do."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import yaml
 
 from generators import build, render_spec
@@ -12,11 +14,11 @@ from generators.spec import resolve
 MODEL = {"image": "reichlab/flu_ar2:1.2", "variables": {"MODEL_NAME": "UMass-AR2"}}
 
 
-def template(stack: str, environment=None, model=None) -> dict:
+def template(stack: str, environment=None, model=None, now=None) -> dict:
     data = {"project": {}, "environment": environment or {}, "stack": stack}
     if model is not None:
         data["model"] = model
-    return yaml.load(render_spec(resolve(stack, data)), Loader=_SceptreYaml)  # noqa: S506
+    return yaml.load(render_spec(resolve(stack, data, now=now)), Loader=_SceptreYaml)  # noqa: S506
 
 
 def test_existing_vpc_creates_only_the_security_group():
@@ -53,8 +55,10 @@ def test_spot_uses_a_capacity_provider_strategy_instead_of_a_launch_type():
 
 
 def test_season_dates_are_local_midnights_in_utc():
+    before_the_season = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
     t = template("dev/models/flu-ar2", model={**MODEL, "schedule": {
-        "start_date": "2026-10-01", "end_date": "2027-01-31", "flexible_window_minutes": None}})
+        "start_date": "2026-10-01", "end_date": "2027-01-31", "flexible_window_minutes": None}},
+        now=before_the_season)
     p = t["Resources"]["Schedule"]["Properties"]
     assert p["StartDate"] == "2026-10-01T04:00:00Z"  # EDT, UTC-4
     assert p["EndDate"] == "2027-02-01T05:00:00Z"    # end of Jan 31 EST, UTC-5

@@ -6,8 +6,8 @@ import json
 import shutil
 
 import pytest
-
 from conftest import ROOT
+
 from generators import naming, plan
 
 FIXTURES = ROOT / "tests" / "fixtures" / "change-sets"

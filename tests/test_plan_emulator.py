@@ -17,10 +17,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+from conftest import ROOT, free_port, make
 
-from conftest import ROOT
 from generators import cli, loader
-from test_emulator import free_port, make
 
 pytestmark = pytest.mark.emulator
 

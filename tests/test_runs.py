@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 from conftest import ROOT
+
 from generators import loader, runs
 
 FIXTURES = ROOT / "tests" / "fixtures" / "ecs-events"

@@ -7,11 +7,10 @@ generators/loader.py from the same files. This proves the two agree, offline.
 from __future__ import annotations
 
 import pytest
+from conftest import ENVS, ROOT, rendered
 from sceptre.context import SceptreContext
 from sceptre.exceptions import InvalidConfigFileError
 from sceptre.plan.plan import SceptrePlan
-
-from conftest import ENVS, ROOT, rendered
 
 
 def sceptre_templates(project: str, env: str) -> dict[str, str]:

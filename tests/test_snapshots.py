@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ENVS, ROOT, rendered
 
 ALL = (*ENVS, "account")  # and the once-per-account deployer stack

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 
-import pytest
 import yaml
-
 from conftest import ROOT
+
 from generators import build
 from generators.spec import resolve
 
@@ -62,13 +61,62 @@ def statements(role: dict) -> list[dict]:
     return [st for p in role["Properties"]["Policies"] for st in p["PolicyDocument"]["Statement"]]
 
 
-@pytest.mark.parametrize("role,subject", [("PlanRole", "repo:reichlab/weekly-models:pull_request"),
-                                          ("DeployRole", "repo:reichlab/weekly-models:ref:refs/heads/main")])
-def test_only_the_labs_repository_and_branch_can_assume_the_roles(role, subject):
-    (trust,) = deployer()[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+# The repository variable each job's configure-aws-credentials step reads -> the deployer role it holds
+# (README, "Continuous delivery from GitHub").
+ROLE_OF_VARIABLE = {"WEEKLY_MODELS_PLAN_ROLE_ARN": "PlanRole", "WEEKLY_MODELS_DEPLOY_ROLE_ARN": "DeployRole"}
+
+
+def github_subject(repository: str, job: dict, on: dict) -> str:
+    """The `sub` claim GitHub puts in a job's OIDC token, by GitHub's own rules (Actions OIDC reference,
+    "Example subject claims"): a job that declares an environment presents the environment, whatever
+    its branch; otherwise a pull-request run presents pull_request and a push its ref."""
+    if "environment" in job:
+        env = job["environment"]
+        return f"repo:{repository}:environment:{env['name'] if isinstance(env, dict) else env}"
+    condition = job.get("if", "")
+    if "github.event_name == 'pull_request'" in condition:
+        return f"repo:{repository}:pull_request"
+    m = re.search(r"github\.ref == '(refs/heads/[^']+)'", condition)
+    if m and "push" in on:
+        return f"repo:{repository}:ref:{m.group(1)}"
+    raise AssertionError(f"cannot tell which events run the job (if: {condition!r}); make its if: say so")
+
+
+def trusted_subjects(role: dict) -> list[str]:
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == ["sts:AssumeRoleWithWebIdentity"]
-    assert trust["Condition"] == {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                                                   "token.actions.githubusercontent.com:sub": subject}}
+    assert trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+    subject = trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+    return subject if isinstance(subject, list) else [subject]
+
+
+def test_each_job_that_assumes_a_role_presents_the_subject_the_role_trusts():
+    repository = "reichlab/weekly-models"
+    roles, wf = deployer(), workflow()
+    on = wf.get("on") or wf.get(True)  # YAML 1.1 reads the key `on` as True
+    checked = set()
+    for name, job in wf["jobs"].items():
+        for step in job["steps"]:
+            if not step.get("uses", "").startswith("aws-actions/configure-aws-credentials"):
+                continue
+            variable = re.fullmatch(r"\$\{\{ vars\.(\w+) \}\}", step["with"]["role-to-assume"]).group(1)
+            role = ROLE_OF_VARIABLE[variable]
+            assert github_subject(repository, job, on) in trusted_subjects(roles[role]), (name, role)
+            checked.add(role)
+    assert checked == set(ROLE_OF_VARIABLE.values())
+
+
+def test_a_branch_subject_would_not_deploy_from_the_prod_environment():
+    """What went wrong before: the deploy role trusted refs/heads/main, the deploy job runs in prod."""
+    job = workflow()["jobs"]["deploy"]
+    subject = github_subject("reichlab/weekly-models", job, {"push": {}})
+    assert subject == "repo:reichlab/weekly-models:environment:prod"
+    assert "repo:reichlab/weekly-models:ref:refs/heads/main" not in trusted_subjects(deployer()["DeployRole"])
+
+
+def test_the_deploy_environment_is_a_setting():
+    subjects = trusted_subjects(deployer(github_environment="production")["DeployRole"])
+    assert subjects == ["repo:reichlab/weekly-models:environment:production"]
 
 
 def test_pull_requests_can_plan_but_not_deploy():
@@ -86,6 +134,8 @@ def test_deployer_policies_name_their_actions_and_scope_their_resources():
             assert all("*" not in a for a in st["Action"]), (logical, st["Action"])
             if "*" in st["Resource"]:
                 assert st["Sid"] in ("CallsAwsDoesNotScopeToAResource", "ReadDriftDetection"), (logical, st["Sid"])
+            if "iam:PassRole" in st["Action"]:
+                assert "iam:PassedToService" in st["Condition"]["StringEquals"], (logical, st)
             if "iam:PassRole" in st["Action"] and logical != "CloudFormationServiceRole":
                 assert st["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
 

@@ -19,12 +19,24 @@ Termination protection: moto stores the flag given at creation but has no
 UpdateTerminationProtection and lets DeleteStack delete a protected stack. Here the
 action sets the flag, and DeleteStack refuses a protected stack with CloudFormation's
 own message, so the prod guards can be exercised locally.
+
+Updates follow resolved values: CloudFormation updates a resource whenever one of its
+properties resolves to something new, for example a schedule whose `!Ref TaskDefinition`
+names the revision an image bump just registered. moto compares only the template text
+of each resource, so that schedule kept starting the old revision. After moto's own
+update, every resource whose template did not change but whose resolved properties did
+is updated too, in dependency order (a test bumps an image and reads the schedule back).
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import re
+
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.parsing import ResourceMap, clean_json, parse_and_update_resource
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
 
@@ -73,7 +85,74 @@ def delete_stack(self):
     return _moto_delete_stack(self)
 
 
+_moto_build_resource_diff = ResourceMap.build_resource_diff
+_moto_update = ResourceMap.update
+
+
+def _resolved(resource_map: ResourceMap, logical: str) -> str | None:
+    """A resource's properties as CloudFormation would send them: every Ref and GetAtt filled in."""
+    props = resource_map._resource_json_map[logical].get("Properties", {})
+    try:
+        return json.dumps(clean_json(copy.deepcopy(props), resource_map), sort_keys=True, default=str)
+    except Exception:  # noqa: BLE001 - a value moto cannot resolve: leave that resource to moto
+        return None
+
+
+def build_resource_diff(self, other_template, parameters=None):
+    diff = _moto_build_resource_diff(self, other_template, parameters)
+    self._wm_moto_modifies = set(diff["Modify"])
+    return diff
+
+
+def _references(node) -> set[str]:
+    """Logical IDs a resource definition names: Ref, GetAtt, ${X} and ${X.Attr} in Sub, DependsOn."""
+    out: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                out.add(value)
+            elif key == "Fn::GetAtt":
+                out.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                out |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+            elif key == "DependsOn":
+                out |= {value} if isinstance(value, str) else set(value)
+            out |= _references(value)
+    elif isinstance(node, list):
+        for value in node:
+            out |= _references(value)
+    return out
+
+
+def _dependency_order(resources: dict) -> list[str]:
+    order: list[str] = []
+    pending = {name: _references(r) & set(resources) for name, r in resources.items()}
+    while pending:
+        ready = sorted(n for n, refs in pending.items() if not refs - set(order)) or sorted(pending)[:1]
+        order += ready
+        for name in ready:
+            del pending[name]
+    return order
+
+
+def update(self, template, parameters=None) -> None:
+    old = self._resource_json_map
+    same = [name for name, r in template.get("Resources", {}).items() if old.get(name) == r]
+    before = {name: _resolved(self, name) for name in same if name in self._parsed_resources}
+    _moto_update(self, template, parameters)
+    waiting = {n: v for n, v in before.items() if n not in self._wm_moto_modifies and v is not None}
+    for name in _dependency_order(self._resource_json_map):  # each after the resources it names
+        if name in waiting and _resolved(self, name) != waiting[name]:
+            updated = parse_and_update_resource(name, self._resource_json_map[name], self,
+                                                account_id=self._account_id, region_name=self._region_name)
+            if updated is not None:  # None: moto has no update for the type; it keeps the old one
+                self._parsed_resources[name] = updated
+
+
 def install() -> None:
+    ResourceMap.build_resource_diff = build_resource_diff
+    ResourceMap.update = update
     CloudFormationResponse.update_termination_protection = update_termination_protection
     CloudFormationResponse.delete_stack = delete_stack
     CloudFormationResponse._validate_different_update = _validate_different_update

@@ -1,12 +1,14 @@
 """EC2 in moto: delete the network stack's pieces, and run tasks in a VPC without DNS hostnames.
 
-Deleting the network stack: the EC2 pieces moto creates from CloudFormation but cannot delete.
+Deleting: moto's CloudFormation creates AWS::EC2::InternetGateway, VPCGatewayAttachment,
+Route, RouteTable and SubnetRouteTableAssociation but has no delete for them, so
+deleting a stack holding a VPC failed with DependencyViolation and left the VPC behind.
+moto deletes a stack's resources by calling each one's `delete(account, region)`; this
+gives those five classes that method, each undoing its own creation through moto's EC2
+backend (the one serving DetachInternetGateway, DeleteRoute, ...).
 
-moto's CloudFormation creates AWS::EC2::InternetGateway, VPCGatewayAttachment, Route,
-RouteTable and SubnetRouteTableAssociation but has no delete for them, so deleting a stack holding a VPC fails with DependencyViolation and leaves the
-VPC behind. moto deletes a stack's resources by calling each one's `delete(account,
-region)`; this gives those five classes that method, each undoing its own creation
-through moto's EC2 backend (the one serving DetachInternetGateway, DeleteRoute, ...).
+DNS hostnames: moto's ECS RunTask reads an ENI's private DNS name, which moto sets only
+when the VPC has DNS hostnames on; RunTask in such a VPC failed with a server error.
 """
 
 from __future__ import annotations

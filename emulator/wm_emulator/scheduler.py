@@ -1,13 +1,14 @@
 """AWS::Scheduler::Schedule and ScheduleGroup for moto's CloudFormation, on moto's own scheduler backend.
 
-- AWS::Scheduler::Schedule: created, updated and deleted through moto's own
-  EventBridge Scheduler backend, so `aws scheduler get-schedule` (or boto3) on the
-  emulator returns the schedule exactly as the template declared it, and `Ref` /
-  `Fn::GetAtt Arn` resolve to its real name and ARN.
+moto's CloudFormation does not model either type. These create, update and delete
+them through the backend that serves the EventBridge Scheduler API, so `get-schedule`
+and `list-tags-for-resource` on the emulator return what the template declared, and
+`Ref` / `Fn::GetAtt Arn` resolve to the real name and ARN.
 
-Nothing here answers success without doing the work: every call goes to the backend
-that serves the Scheduler API. (moto's model registry names a model's service by the
-second part of its module name, hence this module's name.)
+Updates apply in place, as CloudFormation's handlers do (UpdateSchedule; TagResource
+and UntagResource for a group's Tags). A new Name, or a schedule's new GroupName,
+replaces the resource. (moto's model registry names a model's service by the second
+part of its module name, hence this module's name.)
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import datetime as dt
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
-from moto.scheduler.exceptions import ScheduleNotFound
+from moto.scheduler.exceptions import ScheduleGroupNotFound, ScheduleNotFound, ValidationException
 from moto.scheduler.models import scheduler_backends
+
+from .base import Extension, tag_changes
 
 
 def _epoch(value: str | None) -> int | None:
@@ -47,70 +50,67 @@ def _api_target(value: Any, parent: str = "") -> Any:
             for k, v in value.items()}
 
 
+def _refuse_past_start(props: dict[str, Any]) -> None:
+    """EventBridge Scheduler refuses a StartDate more than 5 minutes in the past for a recurring
+    schedule, on create and on update; moto checks it on create only, and only for cron()."""
+    start = _epoch(props.get("StartDate"))
+    if start is not None and not props["ScheduleExpression"].startswith("at(") and \
+            start < dt.datetime.now(dt.timezone.utc).timestamp() - 300:
+        raise ValidationException(message="The StartDate you specify cannot be earlier than 5 minutes ago.")
+
+
 def _args(props: dict[str, Any]) -> dict[str, Any]:
     return dict(
         description=props.get("Description"),
         end_date=_epoch(props.get("EndDate")),
         flexible_time_window=props["FlexibleTimeWindow"],
-        group_name=props.get("GroupName"),
+        group_name=props.get("GroupName") or "default",
         kms_key_arn=props.get("KmsKeyArn"),
         schedule_expression=props["ScheduleExpression"],
         schedule_expression_timezone=props.get("ScheduleExpressionTimezone"),
         start_date=_epoch(props.get("StartDate")),
-        state=props.get("State"),
+        state=props.get("State") or "ENABLED",  # the API's default, on update too
         target=_api_target(props["Target"]),
     )
 
 
-class SchedulerSchedule(CloudFormationModel):
-    """AWS::Scheduler::Schedule backed by moto's scheduler backend."""
+class SchedulerSchedule(Extension, CloudFormationModel):
+    """AWS::Scheduler::Schedule backed by moto's scheduler backend.
 
-    def __init__(self, schedule, account_id: str, region: str):
+    Not modelled: ActionAfterCompletion (an API field, but not a property in CloudFormation's
+    schema of this type, as bundled with cfn-lint).
+    """
+
+    TYPE = "AWS::Scheduler::Schedule"
+    NAME_PROPERTY = "Name"
+    PROPERTIES = frozenset({"Name", "GroupName", "Description", "ScheduleExpression", "ScheduleExpressionTimezone",
+                            "StartDate", "EndDate", "FlexibleTimeWindow", "State", "KmsKeyArn", "Target"})
+    REF = "schedule.name"
+    ATTRIBUTES = {"Arn": "schedule.arn"}
+
+    def __init__(self, schedule):
         self.schedule = schedule
-        self.account_id = account_id
-        self.region = region
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.schedule.name  # what Ref returns for this type
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Scheduler::Schedule"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.schedule.arn
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = cls.properties(cloudformation_json)
+        _refuse_past_start(props)
         backend = scheduler_backends[account_id][region_name]
-        schedule = backend.create_schedule(name=resource_name, action_after_completion=None,
-                                           **_args(cloudformation_json["Properties"]))
-        return cls(schedule, account_id, region_name)
+        name = cls.given_name(props, resource_name)
+        return cls(backend.create_schedule(name=name, action_after_completion=None, **_args(props)))
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
                                         account_id, region_name):
-        props = cloudformation_json["Properties"]
-        backend = scheduler_backends[account_id][region_name]
+        props = cls.properties(cloudformation_json)
+        _refuse_past_start(props)
+        args = _args(props)
         old = original_resource.schedule
-        if old.name == new_resource_name and old.group_name == (props.get("GroupName") or "default"):
-            args = _args(props)
-            args["group_name"] = old.group_name
-            return cls(backend.update_schedule(name=old.name, **args), account_id, region_name)
-        original_resource.delete(account_id, region_name)  # a new name replaces the schedule
+        new_resource_name = cls.kept_name(props, old.name)
+        if (old.name, old.group_name) == (new_resource_name, args["group_name"]):
+            backend = scheduler_backends[account_id][region_name]
+            return cls(backend.update_schedule(name=old.name, **args))
+        original_resource.delete(account_id, region_name)  # a new name or group replaces the schedule
         return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
     @classmethod
@@ -118,58 +118,48 @@ class SchedulerSchedule(CloudFormationModel):
         group = cloudformation_json.get("Properties", {}).get("GroupName")
         try:
             scheduler_backends[account_id][region_name].delete_schedule(group, resource_name)
-        except ScheduleNotFound:
-            pass  # already gone: deleting is idempotent, as in CloudFormation
+        except (ScheduleNotFound, ScheduleGroupNotFound):
+            pass  # already gone, or with its group: deleting is idempotent, as in CloudFormation
 
     def delete(self, account_id: str, region_name: str) -> None:
         self.delete_from_cloudformation_json(
             self.schedule.name, {"Properties": {"GroupName": self.schedule.group_name}}, account_id, region_name)
 
-    def is_created(self) -> bool:
-        return True
 
+class SchedulerScheduleGroup(Extension, CloudFormationModel):
+    """AWS::Scheduler::ScheduleGroup backed by moto's scheduler backend; Tags through its tagging."""
 
-class SchedulerScheduleGroup(CloudFormationModel):
-    """AWS::Scheduler::ScheduleGroup backed by moto's scheduler backend."""
+    TYPE = "AWS::Scheduler::ScheduleGroup"
+    NAME_PROPERTY = "Name"
+    PROPERTIES = frozenset({"Name", "Tags"})
+    REF = "group.name"
+    ATTRIBUTES = {"Arn": "group.arn"}
 
-    def __init__(self, group):
-        self.group = group
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.group.name  # what Ref returns for this type
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Scheduler::ScheduleGroup"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.group.arn
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
+    def __init__(self, group, tags: list[dict[str, str]] | None):
+        self.group, self.tags = group, tags
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        tags = cloudformation_json.get("Properties", {}).get("Tags", [])
-        return cls(scheduler_backends[account_id][region_name].create_schedule_group(resource_name, tags))
+        props = cls.properties(cloudformation_json)
+        tags = props.get("Tags") or []
+        backend = scheduler_backends[account_id][region_name]
+        return cls(backend.create_schedule_group(cls.given_name(props, resource_name), tags), tags)
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
                                         account_id, region_name):
-        if original_resource.group.name == new_resource_name:
-            return original_resource  # only tags could differ; the group itself stays
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        props = cls.properties(cloudformation_json)
+        tags = props.get("Tags") or []
+        if original_resource.group.name != cls.kept_name(props, original_resource.group.name):
+            original_resource.delete(account_id, region_name)  # a new name replaces the group
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        backend = scheduler_backends[account_id][region_name]
+        put, remove = tag_changes(original_resource.tags, tags)
+        if remove:
+            backend.untag_resource(original_resource.group.arn, remove)
+        if put:
+            backend.tag_resource(original_resource.group.arn, [{"Key": k, "Value": v} for k, v in put.items()])
+        return cls(original_resource.group, tags)
 
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
@@ -177,6 +167,3 @@ class SchedulerScheduleGroup(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         self.delete_from_cloudformation_json(self.group.name, {}, account_id, region_name)
-
-    def is_created(self) -> bool:
-        return True

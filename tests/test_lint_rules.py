@@ -1,0 +1,123 @@
+"""The project's cfn-lint rules (wm/lint/cfn_rules) against their fixtures (tests/fixtures/lint).
+
+cfn-lint runs as `make lint` runs it (`--append-rules wm/lint/cfn_rules --include-checks I`), in a
+subprocess, once over every fixture; each fixture is then checked on its own:
+good*.yaml gives no finding at all, bad*.yaml gives findings of its folder's rule and no other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES_DIR = ROOT / "wm" / "lint" / "cfn_rules"
+FIXTURES = ROOT / "tests" / "fixtures" / "lint"
+# The clock the E9103 (StartDate) fixtures are written against.
+LINT_NOW = "2026-06-01T12:00:00Z"
+FIXTURE_FILES = sorted(FIXTURES.glob("*/*.yaml"))
+EXPECTED = re.compile(r"^# expected-matches: (\d+)$", re.MULTILINE)
+
+
+def _cfn_lint() -> Path:
+    for candidate in (Path(sys.executable).parent / "cfn-lint", ROOT / ".venv" / "bin" / "cfn-lint"):
+        if candidate.exists():
+            return candidate
+    raise AssertionError("cfn-lint not found next to this Python or in .venv/bin: run make install")
+
+
+def _rule_files() -> dict[str, Path]:
+    """Rule id -> file, for the files cfn-lint loads from the folder (its pattern: [A-Za-z1-9]*.py)."""
+    found = {}
+    for path in sorted(RULES_DIR.glob("[A-Za-z1-9]*.py")):
+        m = re.search(r'^\s+id = "([EWI]\d{4})"', path.read_text(), re.MULTILINE)
+        assert m, f"{path.name} declares no rule id"
+        assert m.group(1) not in found, f"{m.group(1)} declared twice"
+        found[m.group(1)] = path
+    return found
+
+
+RULE_IDS = set(_rule_files())
+
+
+def run_cfn_lint(files: list[Path], now: str = LINT_NOW) -> list[dict]:
+    """cfn-lint's JSON findings for `files`, with the project's rules and the given clock."""
+    env = dict(os.environ, WM_LINT_NOW=now)
+    proc = subprocess.run(
+        [str(_cfn_lint()), "--append-rules", "wm/lint/cfn_rules", "--include-checks", "I",
+         "--format", "json", "--", *(str(f.relative_to(ROOT)) for f in files)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    # The exit code is a bitmask of the levels found (2 error, 4 warning, 8 informational).
+    assert proc.returncode & 1 == 0, f"cfn-lint failed ({proc.returncode}): {proc.stderr}"
+    try:
+        return json.loads(proc.stdout or "[]")
+    except ValueError as err:
+        raise AssertionError(f"cfn-lint printed no JSON: {proc.stdout[:500]} {proc.stderr[:500]}") from err
+
+
+@pytest.fixture(scope="module")
+def findings() -> dict[str, list[dict]]:
+    """Fixture path (relative to the repository) -> its findings, from one cfn-lint run."""
+    by_file: dict[str, list[dict]] = {str(f.relative_to(ROOT)): [] for f in FIXTURE_FILES}
+    for match in run_cfn_lint(FIXTURE_FILES):
+        by_file.setdefault(match["Filename"], []).append(match)
+    return by_file
+
+
+def _summary(matches: list[dict]) -> str:
+    return "\n".join(f"{m['Rule']['Id']} {'/'.join(map(str, m['Location']['Path'] or []))}: {m['Message']}"
+                     for m in matches)
+
+
+def test_the_rules_load_and_every_rule_has_good_and_bad_fixtures():
+    assert RULE_IDS, "no rule files in wm/lint/cfn_rules"
+    listed = subprocess.run([str(_cfn_lint()), "--append-rules", "wm/lint/cfn_rules", "--list-rules"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout
+    for rule_id in sorted(RULE_IDS):
+        assert re.search(rf"^{rule_id}: ", listed, re.MULTILINE), f"cfn-lint did not load {rule_id}"
+        folder = FIXTURES / rule_id
+        assert sorted(folder.glob("good*.yaml")), f"{rule_id} has no good*.yaml in {folder}"
+        assert sorted(folder.glob("bad*.yaml")), f"{rule_id} has no bad*.yaml in {folder}"
+    folders = {p.name for p in FIXTURES.iterdir() if p.is_dir()}
+    assert folders <= RULE_IDS, f"fixture folders without a rule: {sorted(folders - RULE_IDS)}"
+
+
+def test_make_lint_runs_the_project_rules():
+    lint = re.search(r"^lint:.*?(?=^\S)", (ROOT / "Makefile").read_text(), re.MULTILINE | re.DOTALL)
+    assert lint and "cfn-lint --append-rules wm/lint/cfn_rules " in lint.group(0)
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixture(fixture: Path, findings):
+    rule_id = fixture.parent.name
+    matches = findings[str(fixture.relative_to(ROOT))]
+    kind = fixture.name.split("_", 1)[0].removesuffix(".yaml")
+    assert kind in ("good", "bad"), f"{fixture.name}: a fixture's name starts with good or bad"
+    if kind == "good":
+        assert matches == [], f"{fixture.name} should give no finding:\n{_summary(matches)}"
+        return
+    ids = {m["Rule"]["Id"] for m in matches}
+    assert ids == {rule_id}, f"{fixture.name} should give {rule_id} only:\n{_summary(matches)}"
+    expected = EXPECTED.search(fixture.read_text())
+    if expected:
+        assert len(matches) == int(expected.group(1)), _summary(matches)
+    for m in matches:
+        path = m["Location"]["Path"]
+        # Each finding points at a property of a resource, not at the template or the resource.
+        assert path[0] == "Resources" and path[2] == "Properties" and len(path) >= 4, m
+        assert m["Level"] == "Error", m
+
+
+def test_start_date_rule_follows_the_clock_override():
+    bad = FIXTURES / "E9103" / "bad_start_date_passed.yaml"
+    # A month earlier, both StartDates are still ahead.
+    assert run_cfn_lint([bad], now="2026-05-01T00:00:00Z") == []
+    broken = run_cfn_lint([bad], now="next tuesday")
+    assert {m["Rule"]["Id"] for m in broken} == {"E0002"}
+    assert all("WM_LINT_NOW" in m["Message"] for m in broken)
