@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import boto3  # noqa: E402
+import wm_emulator  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 REGION = "us-east-1"
@@ -72,6 +73,7 @@ def fresh(job: dict) -> dict:
 
 
 if __name__ == "__main__":
+    wm_emulator.install()  # the interpreter as the emulator runs it (emulator/wm_emulator/stepfunctions.py)
     if sys.argv[1:] == ["--serve"]:
         for line in sys.stdin:
             print(json.dumps(fresh(json.loads(line))), flush=True)

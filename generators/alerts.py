@@ -7,8 +7,10 @@ Creates
   The per-model failure rules and failed-start alarms (model stacks) and the two
   Scheduler alarms here notify it.
 - SchedulerTargetErrorsAlarm / SchedulerDeadLetterFailuresAlarm: EventBridge
-  Scheduler's AWS/Scheduler metrics for this environment's schedule group (a RunTask
-  call that failed; a failed start that could not even reach its dead-letter queue).
+  Scheduler's AWS/Scheduler metrics for this environment's schedule group (a target a
+  schedule could not start; a failed start that could not even reach its dead-letter
+  queue). AlertMachineFailedAlarm / SilenceCheckMachineFailedAlarm: an execution of
+  either state machine failed.
 - RunHistoryLogGroup `/weekly-models/<env>/runs` and RunHistoryRule: every ECS Task
   State Change of this environment's cluster, kept `alerts.run_history_retention_days`
   (ECS forgets stopped tasks within hours); `make status` reads it. RunHistoryLogPolicy
@@ -167,12 +169,14 @@ def silence_definition(env: str) -> dict:
                                "Dimensions": [{"Name": "Group", "Value.$": "$.group"}],
                                "StartTime.$": "$.expectedAt", "EndTime.$": "$$.State.EnteredTime",
                                "Period": 300, "Statistics": ["Sum"]},
-                "ResultSelector": {"datapoints.$": "States.ArrayLength($.Datapoints)"}, "ResultPath": "$.runs",
+                "ResultPath": "$.runs",
                 "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 60, "MaxAttempts": 3, "BackoffRate": 2}],
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "CouldNotCount"}],
                 "Next": "DidItRun"},
+            # IsPresent: an SDK answer may leave an empty list out, and a missing path is an error
+            # that no Catch can take.
             "DidItRun": {"Type": "Choice", "Default": "ReadSchedule", "Choices": [
-                {"Variable": "$.runs.datapoints", "NumericGreaterThan": 0, "Next": "ItRan"}]},
+                {"Variable": "$.runs.Datapoints[0]", "IsPresent": True, "Next": "ItRan"}]},
             "ItRan": {"Type": "Succeed"},
             "ReadSchedule": {
                 "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:scheduler:getSchedule",
@@ -181,9 +185,14 @@ def silence_definition(env: str) -> dict:
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "ScheduleUnreadable"}],
                 "Next": "WhySilent"},
             "WhySilent": {"Type": "Choice", "Default": "ScheduleEnabled", "Choices": [
-                {"Variable": "$.deployed.state", "StringEquals": "DISABLED", "Next": "ScheduleDisabled"}]},
+                {"And": [{"Variable": "$.deployed.state", "StringEquals": "DISABLED"},
+                         {"Variable": "$.configuredState", "StringEquals": "ENABLED"}], "Next": "ScheduleDisabled"},
+                {"Variable": "$.deployed.state", "StringEquals": "DISABLED", "Next": "DisabledAsConfigured"}]},
             "ScheduleDisabled": _says("Its schedule {} is DISABLED although the configuration enables it: was it "
                                       "disabled by hand? A deploy puts it back.", "$.schedule", then="Notify"),
+            # Only when the check is started by hand: a disabled schedule's check never fires.
+            "DisabledAsConfigured": _says("Its schedule {} is DISABLED, as the configuration says, so nothing "
+                                          "starts it on schedule.", "$.schedule", then="Notify"),
             "ScheduleEnabled": _says("Its schedule {} is ENABLED, so either EventBridge Scheduler could not start "
                                      "it (see the failed-starts alarm and the dead-letter queue of the model) or "
                                      "the run history receives no task events.", "$.schedule", then="Notify"),
@@ -238,7 +247,8 @@ def build(spec: EnvStack):
             Metadata=why(f"Sends alerts to {address} (confirmed once by email).")))
 
     for logical, metric, what in (
-            ("SchedulerTargetErrorsAlarm", "TargetErrorCount", "a schedule's RunTask call failed"),
+            ("SchedulerTargetErrorsAlarm", "TargetErrorCount",
+             "a schedule could not start its target (a model's task, or its silence check)"),
             ("SchedulerDeadLetterFailuresAlarm", "InvocationsFailedToBeSentToDeadLetterCount",
              "a failed start could not be sent to its dead-letter queue")):
         t.add_resource(cloudwatch.Alarm(
@@ -325,6 +335,19 @@ def build(spec: EnvStack):
             IamRoleArn=GetAtt(role, "Arn"), SnsTopicArns=[Ref(topic)], GuardrailPolicies=[Ref(guardrail)],
             LoggingLevel="ERROR",
             Metadata=why("Posts every alert of this environment to the lab's Slack channel.")))
+
+    # Who watches the watchers: an alert or silence check that fails is itself an alert.
+    for machine, what in ((alert_machine, "words failure alerts"), (silence_machine, "checks that due runs started")):
+        t.add_resource(cloudwatch.Alarm(
+            f"{machine.title}FailedAlarm", AlarmName=f"{machine.properties['StateMachineName']}-failed",
+            AlarmDescription=f"weekly-models {env}: the state machine that {what} failed; its execution history "
+                             "in the Step Functions console says why",
+            Namespace="AWS/States", MetricName="ExecutionsFailed",
+            Dimensions=[cloudwatch.MetricDimension(Name="StateMachineArn", Value=Ref(machine))],
+            Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
+            ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+            AlarmActions=[Ref(topic)], Tags=env_tags(env),
+            Metadata=why(f"Tells the lab when the state machine that {what} fails, so no alert is lost silently.")))
 
     t.add_output(Output("AlertTopicArn", Value=Ref(topic), Description="SNS topic of this environment's alerts"))
     t.add_output(Output("RunHistoryLogGroupName", Value=Ref(history), Description="Every run's state changes"))

@@ -455,7 +455,7 @@ def cmd_smoke(args) -> None:
     where = "the local emulator" if args.env == "local" else f"AWS ({args.env})"
     print(f"make smoke on {where}, with model {model.name}; every step prints as it ends")
     smoke = Smoke(aws, e.name, e.models, model, emulator=args.env == "local", wait_minutes=args.wait)
-    steps = smoke.run_all(shlex.split(args.deploy))
+    steps = smoke.run_all_and_clean_up(shlex.split(args.deploy))
     print()
     print(table(steps, where))
     if any(s.result == FAIL for s in steps):

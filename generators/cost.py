@@ -68,7 +68,8 @@ def fixed_monthly(prices: dict, env: EnvStack, models: list[ModelStack], costs: 
     months_kept = env.environment.log_retention_days / 30.4
     ci = prices["container_insights"]
     metrics = ci["metrics_per_cluster"] + ci["metrics_per_task_family"] * len(models)
-    alarms = 2 + len(models)  # the two Scheduler alarms and one failed-starts alarm per model
+    # Two for Scheduler, two for the alert state machines, two per model (failed starts, undelivered alerts).
+    alarms = 4 + 2 * len(models)
     checks = sum(c.runs_per_month for c in costs if c.enabled)  # one silence check per scheduled run
     # The run metric is a custom metric per model, billed for the hours it receives data: a run's hours.
     metric_hours = sum(c.runs_per_month * (m.expected_duration_minutes / 60 + 1) for c, m in zip(costs, models)

@@ -12,7 +12,11 @@ Creates
 - FailureRule `<family>-failed`: a run of this model that stopped without finishing
   (failed to start, exited non-zero, Spot interruption) becomes a readable message on
   the environment's alert topic.
-- FailedStartsAlarm `<family>-failed-starts`: any message in the dead-letter queue.
+- FailedStartsAlarm `<family>-failed-starts`: a message sent to the dead-letter queue.
+- SilenceCheckSchedule `<family>-silence-check`: fires with Schedule and starts the
+  environment's silence check for this model (alerts stack).
+- FailureRuleFailedAlarm `<family>-failed-undelivered`: the failure rule could not start
+  the alert state machine.
 
 Takes: ClusterArn and ScheduleGroupName (cluster), ExecutionRoleArn and
 SchedulerRoleArn (iam), SubnetIds and SecurityGroupId (network), AlertTopicArn (alerts).
@@ -88,15 +92,18 @@ def silence_input(spec: ModelStack) -> str:
         # Scheduler fills this in with the time the schedule fired (its context attributes).
         "expectedAt": "<aws.scheduler.scheduled-time>",
         "waitSeconds": silence_wait_seconds(spec),
+        "configuredState": spec.state,
         "next": f"make status ENV={env}",
     }, sort_keys=True)
 
 
-SILENCE_GRACE_SECONDS = 3600  # after the flexible window closes: a run is late by then, not just slow to start
+SILENCE_GRACE_SECONDS = 1800  # after the last moment Scheduler could still start it: late, not slow
 
 
 def silence_wait_seconds(spec: ModelStack) -> int:
-    return (spec.schedule.flexible_window_minutes or 0) * 60 + SILENCE_GRACE_SECONDS
+    """The flexible window, then as long as Scheduler keeps retrying a failed start, then the grace."""
+    s = spec.schedule
+    return (s.flexible_window_minutes or 0) * 60 + s.retry.maximum_event_age_seconds + SILENCE_GRACE_SECONDS
 
 
 def build(spec: ModelStack):
@@ -220,7 +227,7 @@ def build(spec: ModelStack):
         Metadata=why(f"Tells the lab when {name} was due and did not start (schedule disabled or deleted "
                      "by hand, or Scheduler could not start it).")))
 
-    t.add_resource(events.Rule(
+    rule = t.add_resource(events.Rule(
         "FailureRule", Name=naming.failure_rule(env, name), State="ENABLED",
         Description=f"weekly-models {env}: a run of {name} that did not finish",
         EventPattern=failure_pattern(Ref(p_cluster), fam),
@@ -241,6 +248,17 @@ def build(spec: ModelStack):
         ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
         AlarmActions=[Ref(p_topic)], Tags=env_tags(env),
         Metadata=why(f"Tells the lab each time Scheduler could not start {name} at all (its dead-letter queue).")))
+
+    t.add_resource(cloudwatch.Alarm(
+        "FailureRuleFailedAlarm", AlarmName=f"{naming.failure_rule(env, name)}-undelivered",
+        AlarmDescription=f"weekly-models {env}: the failure rule of {name} matched a failed run but could not "
+                         "start the alert state machine, so that failure was not told",
+        Namespace="AWS/Events", MetricName="FailedInvocations",
+        Dimensions=[cloudwatch.MetricDimension(Name="RuleName", Value=Ref(rule))],
+        Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
+        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+        AlarmActions=[Ref(p_topic)], Tags=env_tags(env),
+        Metadata=why(f"Tells the lab when a failed run of {name} could not be turned into an alert.")))
 
     t.add_output(Output("TaskDefinitionArn", Value=Ref(taskdef), Description="Current task definition revision"))
     t.add_output(Output("LogGroupName", Value=Ref(log_group), Description="Where the runs' output goes"))

@@ -219,8 +219,13 @@ def recover_hint(name: str, status: str) -> str:
         return (f"stack {name} is in {status}: it was never created and cannot be updated; delete it "
                 f"(aws cloudformation delete-stack --stack-name {name}), then plan again")
     if status == "UPDATE_ROLLBACK_FAILED":
-        return (f"stack {name} is in {status}: finish the rollback (aws cloudformation continue-update-rollback "
+        hint = (f"stack {name} is in {status}: finish the rollback (aws cloudformation continue-update-rollback "
                 f"--stack-name {name}), then plan again")
+        if "-models-" in name:
+            # Rolling back sends the old template's StartDate, which Scheduler refuses once the season has begun.
+            hint += ("; if its events say \"The StartDate you specify cannot be earlier than 5 minutes ago\", add "
+                     "--resources-to-skip Schedule SilenceCheckSchedule (the next deploy puts both right)")
+        return hint
     return f"stack {name} is in {status}: see its events (aws cloudformation describe-stack-events --stack-name {name})"
 
 

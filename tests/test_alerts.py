@@ -203,12 +203,16 @@ def test_prod_alerts_say_real_run():
 
 # --- the silence check -------------------------------------------------------------------------------
 
-def silence_case(**setup) -> tuple[dict, dict]:
+def silence_case(configured: str = "ENABLED", **setup) -> tuple[dict, dict]:
+    """The silence check of flu-ar2, due half an hour ago, as its check schedule would start it in an
+    environment whose configuration enables (or disables) the model's schedule."""
     spec = loader.load(ROOT, "dev").stacks["dev/models/flu-ar2"]
     given = json.loads(silence_input(spec))
     assert given["expectedAt"] == "<aws.scheduler.scheduled-time>"  # Scheduler fills it in when it fires
+    assert given["configuredState"] == spec.state
     due = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=30)
-    given |= {"expectedAt": due.strftime("%Y-%m-%dT%H:%M:%SZ"), "waitSeconds": 1}  # not the real hour and a quarter
+    given |= {"expectedAt": due.strftime("%Y-%m-%dT%H:%M:%SZ"), "waitSeconds": 1,  # not the real hours
+              "configuredState": configured}
     return given, run_machine(machine("dev", "SilenceCheckMachine"), given, **setup)
 
 
@@ -235,14 +239,15 @@ def test_another_models_run_does_not_count():
     assert len(out["messages"]) == 1
 
 
-@pytest.mark.parametrize("state,words", [
-    ("DISABLED", "is DISABLED although the configuration enables it: was it disabled by hand?"),
-    ("ENABLED", "is ENABLED, so either EventBridge Scheduler could not start it"),
-    (None, "could not be read"),
+@pytest.mark.parametrize("configured,state,words", [
+    ("ENABLED", "DISABLED", "is DISABLED although the configuration enables it: was it disabled by hand?"),
+    ("ENABLED", "ENABLED", "is ENABLED, so either EventBridge Scheduler could not start it"),
+    ("ENABLED", None, "could not be read"),
+    ("DISABLED", "DISABLED", "is DISABLED, as the configuration says"),  # only when started by hand
 ])
-def test_a_due_run_that_never_started_alerts_in_words(state, words):
+def test_a_due_run_that_never_started_alerts_in_words(configured, state, words):
     spec_schedule = {"Name": "weekly-models-dev-flu-ar2-model", "GroupName": "weekly-models-dev", "State": state}
-    given, out = silence_case(**({"schedules": [spec_schedule]} if state else {}))
+    given, out = silence_case(configured, **({"schedules": [spec_schedule]} if state else {}))
     (message,) = out["messages"]
     m = json.loads(message)
     assert is_chatbot_notification(m)
@@ -262,7 +267,10 @@ def test_the_silence_check_fires_with_the_models_schedule_and_waits_out_its_wind
             assert model.get(key) == check_.get(key), (path, key)
         given = json.loads(check_["Target"]["Input"])
         window = model["FlexibleTimeWindow"].get("MaximumWindowInMinutes", 0)
-        assert given["waitSeconds"] == window * 60 + 3600, path
+        retries = model["Target"]["RetryPolicy"]["MaximumEventAgeInSeconds"]
+        # The window, as long as Scheduler keeps retrying a failed start, then half an hour.
+        assert given["waitSeconds"] == window * 60 + retries + 1800, path
+        assert given["configuredState"] == model["State"], path
         assert check_["Target"]["Arn"] == "!Ref SilenceCheckArn"
 
 
@@ -282,6 +290,21 @@ def test_topic_policy_lets_only_this_environments_alarms_publish(templates, env)
     source = st["Condition"]["ArnLike"]["aws:SourceArn"]
     assert f"alarm:weekly-models-{env}-*" in source and "${AWS::AccountId}" in source
     assert st["Principal"]["Service"] == ["cloudwatch.amazonaws.com"]
+
+
+def test_the_alert_path_itself_is_watched(templates):
+    for env in ("dev", "prod"):
+        resources = templates[f"{env}/alerts"]["Resources"]
+        for machine_ in ("AlertMachine", "SilenceCheckMachine"):
+            alarm = resources[f"{machine_}FailedAlarm"]["Properties"]
+            assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+            assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": f"!Ref {machine_}"}]
+            assert alarm["AlarmActions"] == ["!Ref AlertTopic"]
+    for path, t in templates.items():
+        if "/models/" in path:
+            alarm = t["Resources"]["FailureRuleFailedAlarm"]["Properties"]
+            assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Events", "FailedInvocations")
+            assert alarm["Dimensions"] == [{"Name": "RuleName", "Value": "!Ref FailureRule"}]
 
 
 def test_every_model_has_a_failure_rule_and_a_failed_starts_alarm_that_alerts_again(templates):

@@ -95,13 +95,15 @@ def test_runs_per_month_follow_the_schedule_and_the_season():
     assert cost.runs_per_month(season, as_of) == pytest.approx(32 / 12)
 
 
-def test_cost_report_totals_and_comparisons(capsys):
+def test_cost_report_totals_and_comparisons(capsys, templates):
     assert cli.main(["cost", "prod"]) == 0
     out = capsys.readouterr().out
     assert "prices taken 2026-11-21" in out
     (row,) = [line for line in out.splitlines() if line.startswith("flu-ar2 ")]
     assert row.split()[2:5] == ["0.0294", "4.33", "0.13"]
-    assert "CloudWatch alarms (7)" in out and "NAT gateway" in out and "100 GB gp3 EBS" in out
+    alarms = sum(1 for path, t in templates.items() if path.startswith("prod/")
+                 for r in t["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm")
+    assert f"CloudWatch alarms ({alarms})" in out and "NAT gateway" in out and "100 GB gp3 EBS" in out
     assert "33.83" in out  # 730 h x 0.045 + 52/12 runs x 1 GB x 0.045
 
 

@@ -221,7 +221,8 @@ def test_alerting_resources_are_deployed(deployed, aws):
         TopicArn="arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts")["Attributes"]["Policy"])
     assert [p for s in policy["Statement"] for p in s["Principal"]["Service"]] == ["cloudwatch.amazonaws.com"]
     alarms = {a["AlarmName"]: a for a in aws("cloudwatch").describe_alarms(AlarmNamePrefix="weekly-models-dev")["MetricAlarms"]}
-    assert len(alarms) == len(MODELS) + 2  # one per model's dead-letter queue, two for Scheduler's errors
+    # Per model: its dead-letter queue and its undelivered failure alerts; then Scheduler's two, the machines' two.
+    assert len(alarms) == 2 * len(MODELS) + 4
     dlq = alarms["weekly-models-dev-flu-ar2-model-failed-starts"]
     assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": "weekly-models-dev-flu-ar2-model-dlq"}]
     assert dlq["AlarmActions"] == ["arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts"]
@@ -256,9 +257,10 @@ def test_the_silence_check_finds_recorded_runs_and_alerts_on_missing_ones(deploy
     assert silence_check(aws, "covid-gbqr", due)["status"] == "SUCCEEDED"
     (alert,) = receive(sqs, queue, 1)
     assert alert["content"]["title"] == "weekly-models dev: covid-gbqr did not run when it was due"
-    # dev's schedules are DISABLED, so on AWS its check never fires; started by hand it reads the deployed
-    # schedule and says so (the words that tell a lab member a prod schedule was disabled by hand).
-    assert "weekly-models-dev-covid-gbqr-model is DISABLED" in alert["content"]["description"]
+    # dev's schedules are DISABLED, so on AWS its check never fires; started by hand it reads the
+    # deployed schedule and says it is disabled as configured.
+    assert "weekly-models-dev-covid-gbqr-model is DISABLED, as the configuration says" in \
+        alert["content"]["description"]
 
 
 def test_destroy_leaves_no_stack(deployed, emulator, aws):

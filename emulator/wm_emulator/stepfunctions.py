@@ -8,6 +8,10 @@ on), this creates, updates and deletes state machines in the interpreter's backe
 StartExecution then runs the definition, its Wait states wait, its sns:publish and
 aws-sdk tasks call the emulator itself (MOTO_PORT, set by emulator/server.py).
 
+An aws-sdk task's answer reaches the state machine as JSON, timestamps as ISO 8601 strings, as
+in Step Functions; moto handed the interpreter boto3's Python datetimes, which it then could
+not serialise (a task reading CloudWatch datapoints failed).
+
 StartExecution without a name gets a unique one, as in Step Functions (moto named every such
 execution "None", so a second one was refused as already existing).
 
@@ -22,6 +26,9 @@ import uuid
 
 from moto.core.common_models import CloudFormationModel
 from moto.core.config import default_user_config
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+    StateTaskServiceAwsSdk,
+)
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend, stepfunctions_parser_backends
 
 from .base import Extension
@@ -97,6 +104,17 @@ def start_execution(self, state_machine_arn, name=None, execution_input=None, tr
                                  execution_input=execution_input, trace_header=trace_header)
 
 
+_moto_eval_service_task = StateTaskServiceAwsSdk._eval_service_task
+
+
+def _eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+    _moto_eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+    answer = env.stack.pop()
+    env.stack.append(json.loads(json.dumps(answer, default=lambda v: v.isoformat() if hasattr(v, "isoformat")
+                                           else str(v))))
+
+
 def install() -> None:
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     StepFunctionsParserBackend.start_execution = start_execution
+    StateTaskServiceAwsSdk._eval_service_task = _eval_service_task

@@ -67,10 +67,11 @@ NOT_GRANTED = {
     ("AWS::EC2::VPC", "ec2:CreateVpcEncryptionControl"): "only for VpcEncryptionControl, which no VPC here sets",
 }
 
-# Declared by a handler for a kind of resource of its own service that only the property
-# named here would bring in; while the resource does not set it, the handler does not call
-# it. (A permission for another service's resource, such as a KMS key or an S3 object, is
-# skipped the same way when the properties name none.)
+# Declared by a handler for a kind of resource that only the property named here would bring in
+# (a KMS key, an S3 definition, a role for delivery logging); while the resource does not set
+# that property, the handler does not call it. Any other permission for a kind of resource the
+# resource does not name is a finding, so a new property or type cannot slip past unchecked.
+# "Targets.RoleArn" means the RoleArn of any element of Targets.
 NOT_CALLED = {
     ("AWS::EC2::VPCGatewayAttachment", "ec2:AttachVpnGateway"): "VpnGatewayId",
     ("AWS::EC2::VPCGatewayAttachment", "ec2:DetachVpnGateway"): "VpnGatewayId",
@@ -78,7 +79,29 @@ NOT_CALLED = {
        for verb in ("Attach", "Detach") for kind in ("Group", "User", "Role")},
     ("AWS::Chatbot::SlackChannelConfiguration", "chatbot:AssociateToConfiguration"): "CustomizationResourceArns",
     ("AWS::Chatbot::SlackChannelConfiguration", "chatbot:DisassociateFromConfiguration"): "CustomizationResourceArns",
+    ("AWS::ECS::Cluster", "kms:DescribeKey"): "Configuration",
+    ("AWS::Events::Rule", "iam:PassRole"): "Targets.RoleArn",
+    ("AWS::Logs::LogGroup", "firehose:TagDeliveryStream"): "DataProtectionPolicy",
+    ("AWS::SNS::Topic", "iam:GetRole"): "DeliveryStatusLogging",
+    ("AWS::SNS::Topic", "iam:PassRole"): "DeliveryStatusLogging",
+    ("AWS::SNS::Subscription", "iam:GetRole"): "SubscriptionRoleArn",
+    ("AWS::SNS::Subscription", "iam:PassRole"): "SubscriptionRoleArn",
+    **{("AWS::StepFunctions::StateMachine", f"kms:{a}"): "EncryptionConfiguration"
+       for a in ("Decrypt", "DescribeKey", "GenerateDataKey")},
+    **{("AWS::StepFunctions::StateMachine", f"s3:{a}"): "DefinitionS3Location"
+       for a in ("GetObject", "GetObjectVersion")},
 }
+
+
+def _has(properties, path: str) -> bool:
+    """Whether `path` (dotted; a list on the way means any of its elements) is set."""
+    head, _, rest = path.partition(".")
+    if isinstance(properties, list):
+        return any(_has(p, path) for p in properties)
+    if not isinstance(properties, dict) or head not in properties:
+        return False
+    return not rest or _has(properties[head], rest)
+
 
 # Resources a resource's handlers act on that its properties name only by name, not ARN.
 RELATED = {
@@ -207,12 +230,10 @@ def requests_for(r: Resource, region: str) -> tuple[list[tuple[str, Request]], l
                 continue
             typed = [(arn, kind) for arn, kind in candidates if kind in info.resource_types]
             if info.required - {kind for _, kind in typed}:
-                # It acts on a kind of resource this one does not name, so it is not called for it;
-                # within the resource's own service that must be said, not assumed.
-                if permission.split(":")[0] != own_service(r.type):
-                    continue
+                # It acts on a kind of resource this one does not name, so it is not called for
+                # it; which property would bring that resource in is said, not assumed.
                 guard = NOT_CALLED.get((r.type, permission))
-                if guard is None or guard in r.properties:
+                if guard is None or _has(r.properties, guard):
                     problems.append(Finding(where, f"{handler} declares {permission}, which acts on a "
                                                    f"{', '.join(sorted(info.required))} this resource does not "
                                                    "name: say what it acts on (RELATED) or which property would "

@@ -131,9 +131,10 @@ class Smoke:
         start = int(self.started.timestamp() * 1000) - 60_000
 
         def stopped():
-            events = logs.filter_log_events(logGroupName=group, startTime=start,
-                                            filterPattern=f'{{ $.detail.taskArn = "{task}" }}').get("events", [])
-            details = [json.loads(e["message"])["detail"] for e in events]
+            # Every page: FilterLogEvents may answer an empty page with a token while more events exist.
+            pages = logs.get_paginator("filter_log_events").paginate(
+                logGroupName=group, startTime=start, filterPattern=f'{{ $.detail.taskArn = "{task}" }}')
+            details = [json.loads(e["message"])["detail"] for page in pages for e in page.get("events", [])]
             return next((d for d in details if d.get("lastStatus") == "STOPPED"), None)
 
         detail = self.wait("STOPPED state change of the task in the run history", stopped, self.wait_minutes, 30)
@@ -265,12 +266,22 @@ class Smoke:
         self.step("a run that cannot start alerts", self.failure_alert, needs=(subscribed,))
         self.step("silence check finds a recorded run", lambda: self.silence(self.started - dt.timedelta(minutes=1),
                                                                             False), needs=(subscribed, started))
-        # Due "now", checked a little later: the metric's time range must not be empty.
-        self.step("silence check alerts on a missed run",
-                  lambda: self.silence(dt.datetime.now(dt.timezone.utc), True, 2 if self.emulator else 60),
-                  needs=(subscribed,))
+        # Due at the next whole minute (CloudWatch rounds a query's start down to the minute, and the
+        # one-off run's events of this minute must not count), checked after it.
+        due = dt.datetime.now(dt.timezone.utc)
+        if not self.emulator:  # on the emulator nothing ran, so there is nothing to keep out
+            due = (due + dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+        wait = int((due - dt.datetime.now(dt.timezone.utc)).total_seconds()) + (2 if self.emulator else 60)
+        self.step("silence check alerts on a missed run", lambda: self.silence(due, True, wait), needs=(subscribed,))
         self.step("silence checks deployed with every model", self.silence_checks_deployed, needs=(deployed,))
-        self.step("remove what smoke added", self.clean_up)
+        return self.steps
+
+    def run_all_and_clean_up(self, deploy_command: list[str]) -> list[Step]:
+        """Every step, and the clean-up even when a step or Ctrl-C stopped them."""
+        try:
+            self.run_all(deploy_command)
+        finally:
+            self.step("remove what smoke added", self.clean_up)
         return self.steps
 
 
