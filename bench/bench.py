@@ -2,9 +2,9 @@
 
 What it measures (figures are printed, never asserted):
 
-1. Render time of every stack of the dev environment -- `generators.loader.load(root, "dev")`
+1. Render time of every stack of the dev environment -- `wm.config.files.load(root, "dev")`
    plus `generators.render_spec` of each stack, with the files written as `wm render`
-   (generators.cli.render_env) writes them -- for the five real models and for 50 and
+   (wm.cli.render_env) writes them -- for the five real models and for 50 and
    200 models. The larger sizes copy config/ and models/ into a temporary directory
    (config/<env>/models stay symlinks to ../../models) and add synthetic models shaped
    like models/flu-ar2.yaml. Best of 3 runs. Targets: the five under 0.5 s, 200 under 3 s.
@@ -89,13 +89,13 @@ def make_root(tmp: Path, models: int) -> Path:
 
 def render_once(root: Path, out: Path) -> list[Path]:
     """Exactly what `make render` runs, for `root` instead of the repository."""
-    from generators.cli import render_env
+    from wm.cli import render_env
 
     return render_env(ENV, out, root)
 
 
 def bench_render(root: Path, out: Path, models: int) -> tuple[float, list[float], list[Path]]:
-    from generators.cli import Failure
+    from wm.cli import Failure
 
     times, files = [], []
     for _ in range(REPEATS):

@@ -6,9 +6,10 @@ same function renders `make render` output, so both give the same bytes.
 
 from __future__ import annotations
 
+from wm.config.schema import ModelStack, resolve
+from wm.render import render as _to_yaml
+
 from . import alerts, cluster, deployer, iam, model, network
-from .common import render as _to_yaml
-from .spec import ModelStack, resolve
 
 BUILDERS = {"network": network.build, "iam": iam.build, "cluster": cluster.build, "alerts": alerts.build,
             "model": model.build, "deployer": deployer.build}

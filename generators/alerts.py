@@ -58,10 +58,10 @@ from troposphere import (
     stepfunctions,
 )
 
-from . import naming
-from .common import arn, checkov_skip, env_tags, new_template, stateful, why
-from .iam import assume_role
-from .spec import EnvStack
+from generators.iam import assume_role
+from wm.config import names as naming
+from wm.config.schema import EnvStack
+from wm.render import arn, checkov_skip, env_tags, new_template, stateful, why
 
 RUN_METRIC = "TaskStateChanges"
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Output, Ref, ecs, scheduler
 
-from . import naming
-from .common import env_tags, new_template, why
-from .spec import EnvStack
+from wm.config import names as naming
+from wm.config.schema import EnvStack
+from wm.render import env_tags, new_template, why
 
 
 def build(spec: EnvStack):

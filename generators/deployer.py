@@ -29,11 +29,10 @@ from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, St
 from awacs.sts import AssumeRoleWithWebIdentity
 from troposphere import GetAtt, Output, iam
 
+from generators.iam import assume_role
+from wm.config import names as naming
 from wm.lint.permissions import PASSED_TO, SERVICE_LINKED_ROLES
-
-from . import naming
-from .common import arn, checkov_skip, new_template, why
-from .iam import assume_role
+from wm.render import arn, checkov_skip, new_template, why
 
 GITHUB = "token.actions.githubusercontent.com"
 P = naming.PROJECT

@@ -35,9 +35,9 @@ from awacs.aws import Allow, ArnEquals, ArnLike, Condition, PolicyDocument, Prin
 from awacs.sts import AssumeRole
 from troposphere import AccountId, GetAtt, Output, Parameter, Ref, Sub, iam
 
-from . import naming
-from .common import arn, env_tags, new_template, why
-from .spec import EnvStack
+from wm.config import names as naming
+from wm.config.schema import EnvStack
+from wm.render import arn, env_tags, new_template, why
 
 
 def assume_role(service: str, source_arn=None) -> PolicyDocument:

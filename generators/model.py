@@ -32,10 +32,10 @@ from awacs.aws import Action as AwacsAction
 from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, cloudwatch, ecs, events, iam, logs, scheduler, sqs
 
-from . import naming
-from .common import arn, checkov_skip, env_tags, new_template, stateful, why
-from .iam import assume_role
-from .spec import ModelStack
+from generators.iam import assume_role
+from wm.config import names as naming
+from wm.config.schema import ModelStack
+from wm.render import arn, checkov_skip, env_tags, new_template, stateful, why
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: two weeks to notice a failed start
 

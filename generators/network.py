@@ -16,8 +16,8 @@ import ipaddress
 
 from troposphere import GetAtt, GetAZs, Join, Output, Ref, Select, Tags, ec2
 
-from .common import env_tags, new_template, why
-from .spec import EnvStack
+from wm.config.schema import EnvStack
+from wm.render import env_tags, new_template, why
 
 ZONES = 2
 

@@ -1,6 +1,6 @@
 """Sceptre entry point of the alerts stacks; the template is built by generators/alerts.py."""
 
-from generators.sceptre_entry import handler
+from wm.sceptre import handler
 
 
 def sceptre_handler(sceptre_user_data):

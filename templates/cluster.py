@@ -1,6 +1,6 @@
 """Sceptre entry point of the cluster stacks; the template is built by generators/cluster.py."""
 
-from generators.sceptre_entry import handler
+from wm.sceptre import handler
 
 
 def sceptre_handler(sceptre_user_data):

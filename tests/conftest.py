@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generators import loader, render_spec
-from generators.loader import _SceptreYaml
+from generators import render_spec
+from wm.config import files as loader
+from wm.config.files import _SceptreYaml
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = ("dev", "prod")

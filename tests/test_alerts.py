@@ -20,8 +20,9 @@ import subprocess
 import pytest
 from conftest import ROOT
 
-from generators import build, loader
+from generators import build
 from generators.model import alert_input, silence_input
+from wm.config import files as loader
 
 FIXTURES = ROOT / "tests" / "fixtures" / "ecs-events"
 EMU_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generators import cli
+from wm import cli
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """Broken files and environments through the real command line: a clear message, exit 2, no traceback.
 
-Each case runs `python -m generators.cli validate dev` in a subprocess, on a copy of the
+Each case runs `python -m wm.cli validate dev` in a subprocess, on a copy of the
 repository's configuration and of the generators package (so its ROOT is the copy).
 """
 
@@ -18,7 +18,8 @@ from conftest import ROOT
 
 @pytest.fixture
 def copy(tmp_path) -> Path:
-    shutil.copytree(ROOT / "generators", tmp_path / "generators", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("generators", "wm"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "models", tmp_path / "models")
     shutil.copytree(ROOT / "config", tmp_path / "config", symlinks=True)
     return tmp_path
@@ -26,7 +27,7 @@ def copy(tmp_path) -> Path:
 
 def wm(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([sys.executable, "-m", "generators.cli", *args], cwd=root, env=env,
+    return subprocess.run([sys.executable, "-m", "wm.cli", *args], cwd=root, env=env,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -93,7 +94,7 @@ def test_broken_input_is_a_message_not_a_traceback(copy, break_it, file, words):
 def test_real_account_commands_refuse_an_emulator_endpoint(copy):
     env = {**os.environ, "PYTHONPATH": str(copy), "AWS_ENDPOINT_URL": "http://127.0.0.1:5055",
            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    result = subprocess.run([sys.executable, "-m", "generators.cli", "aws-check", "prod"], cwd=copy, env=env,
+    result = subprocess.run([sys.executable, "-m", "wm.cli", "aws-check", "prod"], cwd=copy, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 4
     assert "AWS_ENDPOINT_URL is set" in result.stderr and "unset AWS_ENDPOINT_URL" in result.stderr

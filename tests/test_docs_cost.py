@@ -11,7 +11,11 @@ import sys
 import pytest
 from conftest import ENVS, ROOT
 
-from generators import build, cli, cost, docs, loader
+from generators import build
+from wm import cli
+from wm.config import files as loader
+from wm.reports import cost
+from wm.reports import inventory as docs
 
 PRICES = cost.load_prices(ROOT, "us-east-1")
 
@@ -27,7 +31,7 @@ def test_docs_are_up_to_date():
 
 
 def test_docs_are_the_same_bytes_in_any_process():
-    code = "import hashlib,sys; from pathlib import Path; from generators import docs, loader; " \
+    code = "import hashlib,sys; from pathlib import Path; from wm.reports import inventory as docs; from wm.config import files as loader; " \
            "files = docs.generated(Path(sys.argv[1]), [loader.load(Path(sys.argv[1]), e) for e in ('dev', 'prod')]); " \
            "print(hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest())"
     digests = {subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, check=True,

@@ -43,7 +43,7 @@ def test_deploy_prints_outputs_endpoint_and_what_the_emulator_lacks(deployed, em
 
 
 def test_every_stack_is_created_and_tagged_with_the_commit(deployed, aws):
-    from generators.cli import git_commit
+    from wm.cli import git_commit
 
     cfn = aws("cloudformation")
     for stack in STACKS:
@@ -283,7 +283,7 @@ def test_a_stopped_emulator_gives_a_clear_error_not_a_hang():
 
 def test_a_type_the_emulator_skips_is_reported_not_claimed(emulator, aws):
     """moto skips AWS::SQS::QueuePolicy yet says CREATE_COMPLETE; the deploy report must list it."""
-    from generators.cli import missing_resources
+    from wm.cli import missing_resources
 
     template = """---
 Resources:

@@ -8,8 +8,8 @@ import datetime as dt
 import yaml
 
 from generators import build, render_spec
-from generators.loader import _SceptreYaml
-from generators.spec import resolve
+from wm.config.files import _SceptreYaml
+from wm.config.schema import resolve
 
 MODEL = {"image": "reichlab/flu_ar2:1.2", "variables": {"MODEL_NAME": "UMass-AR2"}}
 

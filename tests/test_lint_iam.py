@@ -15,8 +15,9 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from generators import build, loader
-from generators.loader import _SceptreYaml
+from generators import build
+from wm.config import files as loader
+from wm.config.files import _SceptreYaml
 from wm.lint import iam, permissions, policies
 from wm.lint.concrete import Environment, Unresolvable
 from wm.lint.policy import Request, allowed

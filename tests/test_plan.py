@@ -8,7 +8,8 @@ import shutil
 import pytest
 from conftest import ROOT
 
-from generators import naming, plan
+from wm.config import names as naming
+from wm.deploy import plan
 
 FIXTURES = ROOT / "tests" / "fixtures" / "change-sets"
 
@@ -113,7 +114,7 @@ def test_a_stack_stuck_in_a_failed_state_says_how_to_recover(status, hint):
 
 
 def test_prod_is_never_planned_or_deployed_from_a_dirty_tree(monkeypatch, capsys):
-    from generators import cli
+    from wm import cli
 
     monkeypatch.setattr(cli, "git_commit", lambda: "0123abc-dirty")
     for command in ("plan", "apply"):
@@ -122,7 +123,7 @@ def test_prod_is_never_planned_or_deployed_from_a_dirty_tree(monkeypatch, capsys
 
 
 def test_destroying_prod_needs_its_name_typed_back(monkeypatch, capsys):
-    from generators import cli
+    from wm import cli
 
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     assert cli.main(["confirm-destroy", "prod"]) == 9
@@ -131,7 +132,7 @@ def test_destroying_prod_needs_its_name_typed_back(monkeypatch, capsys):
 
 
 def test_a_plan_from_another_commit_is_not_applied(monkeypatch, capsys, tmp_path):
-    from generators import cli
+    from wm import cli
 
     monkeypatch.setattr(cli, "git_commit", lambda: "bbbb")
     monkeypatch.setattr(cli, "ROOT", tmp_path)

@@ -19,7 +19,8 @@ import boto3
 import pytest
 from conftest import ROOT, free_port, make
 
-from generators import cli, loader
+from wm import cli
+from wm.config import files as loader
 
 pytestmark = pytest.mark.emulator
 
@@ -39,7 +40,7 @@ def wm(endpoint: str, *args: str, cwd: Path = ROOT, pythonpath: Path | None = No
                AWS_DEFAULT_REGION="us-east-1")
     if pythonpath:
         env["PYTHONPATH"] = str(pythonpath)
-    return subprocess.run([sys.executable, "-m", "generators.cli", *args], cwd=cwd, env=env, input=stdin,
+    return subprocess.run([sys.executable, "-m", "wm.cli", *args], cwd=cwd, env=env, input=stdin,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -102,7 +103,8 @@ def test_plan_after_deploy_shows_no_change_and_change_sets_never_pile_up(endpoin
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory):
     root = tmp_path_factory.mktemp("copy")
-    shutil.copytree(ROOT / "generators", root / "generators", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("generators", "wm"):
+        shutil.copytree(ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
     for folder in ("config", "models", "templates", "prices"):
         shutil.copytree(ROOT / folder, root / folder, symlinks=True)
     return root

@@ -7,7 +7,8 @@ import json
 
 from conftest import ROOT
 
-from generators import loader, runs
+from wm.config import files as loader
+from wm.operations import runs
 
 FIXTURES = ROOT / "tests" / "fixtures" / "ecs-events"
 

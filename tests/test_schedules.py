@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from generators.schedules import describe, next_runs
+from wm.config.schedules import describe, next_runs
 
 UTC = dt.timezone.utc
 WEEKLY = "cron(0 14 ? * WED *)"

@@ -15,9 +15,9 @@ import zoneinfo
 import pytest
 
 from generators import build, render_spec
-from generators.runs import next_run_words
-from generators.schedules import START_DATE_MARGIN
-from generators.spec import resolve
+from wm.config.schedules import START_DATE_MARGIN
+from wm.config.schema import resolve
+from wm.operations.runs import next_run_words
 
 UTC = dt.timezone.utc
 SEASON = {"start_date": "2026-10-01", "end_date": "2027-06-30"}

@@ -7,7 +7,7 @@ import boto3
 import pytest
 from conftest import ROOT, free_port, make
 
-from generators import loader
+from wm.config import files as loader
 
 pytestmark = pytest.mark.emulator
 

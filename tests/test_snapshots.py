@@ -37,7 +37,7 @@ def test_rendering_twice_gives_the_same_bytes(env, tmp_path):
     trees = []
     for seed in ("1", "2"):
         out = tmp_path / seed
-        subprocess.run([sys.executable, "-m", "generators.cli", "render", env, "--out", str(out)],
+        subprocess.run([sys.executable, "-m", "wm.cli", "render", env, "--out", str(out)],
                        check=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True)
         trees.append({str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.yaml"))})
     assert trees[0] == trees[1]

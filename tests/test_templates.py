@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import ENVS
 
-from generators import rules
+from wm.config import checks as rules
 from wm.lint import reference
 
 STATEFUL = {"AWS::Logs::LogGroup", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SSM::Parameter",

@@ -9,7 +9,7 @@ import yaml
 from conftest import ROOT
 
 from generators import build
-from generators.spec import resolve
+from wm.config.schema import resolve
 
 WORKFLOW = ROOT / ".github" / "workflows" / "weekly-models.yml"
 ACTIONLINT = ROOT / ".venv" / "bin" / "actionlint"

@@ -22,7 +22,9 @@ SERVICE_ROLE = ("account/deployer", "CloudFormationServiceRole")
 
 
 def environment(root: Path, env: str) -> Environment:
-    from generators import build, loader, naming
+    from generators import build
+    from wm.config import files as loader
+    from wm.config import names as naming
 
     e = loader.load(root, env)
     templates = {path: build(spec).to_dict() for path, spec in e.stacks.items()}

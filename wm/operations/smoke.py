@@ -29,8 +29,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from generators import naming
-from generators.runs import RunError, run
+from wm.config import names as naming
+from wm.operations.runs import RunError, run
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 

@@ -16,8 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from . import build, loader, naming, render_spec, runs
-from .spec import ConfigError, ModelStack
+from generators import build, render_spec
+from wm.config import files as loader
+from wm.config import names as naming
+from wm.config.schema import ConfigError, ModelStack
+from wm.operations import runs
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_ENVS = {"local": "dev", "dev": "dev", "prod": "prod", "account": "account"}
@@ -200,8 +203,8 @@ def cmd_report(args) -> None:
 def cmd_secret(args) -> None:
     """Store a secret as a SecureString, read from stdin without echo; never print it."""
     e = _load(args.env)
-    from .naming import secret_parameter
-    from .rules import secret_name
+    from wm.config.names import secret_parameter
+    from wm.config.checks import secret_name
 
     problem = secret_name(args.name)
     if problem:
@@ -288,7 +291,7 @@ def cmd_logs(args) -> None:
 
 
 def cmd_docs(args) -> None:
-    from . import docs
+    from wm.reports import inventory as docs
 
     files = docs.generated(ROOT, [_load(env, now=loader.docs_moment(ROOT)) for env in ("dev", "prod")])
     target = ROOT / "docs"
@@ -306,7 +309,7 @@ def cmd_docs(args) -> None:
 
 
 def cmd_cost(args) -> None:
-    from . import cost
+    from wm.reports import cost
 
     e = _load(args.env)
     if args.model:
@@ -367,7 +370,7 @@ def _cloudformation_role(e: loader.Environment) -> str | None:
 
 
 def cmd_plan(args) -> None:
-    from . import plan
+    from wm.deploy import plan
 
     commit = git_commit()
     _refuse_dirty(args.env, commit)
@@ -394,7 +397,7 @@ def cmd_plan(args) -> None:
 
 
 def cmd_apply(args) -> None:
-    from . import plan
+    from wm.deploy import plan
 
     commit = git_commit()
     _refuse_dirty(args.env, commit)
@@ -426,7 +429,7 @@ def cmd_apply(args) -> None:
 
 def cmd_protect(args) -> None:
     """Termination protection and a stack policy on every existing stack of the environment."""
-    from . import plan
+    from wm.deploy import plan
 
     e = _load(args.env)
     cfn = _boto("cloudformation")
@@ -471,7 +474,7 @@ def cmd_lint_iam(args) -> None:
 
 
 def cmd_drift(args) -> None:
-    from . import plan
+    from wm.deploy import plan
 
     e = _load(args.env)
     if args.env == "local":
@@ -516,7 +519,7 @@ def cmd_confirm_destroy(args) -> None:
             raise Failure("refusing to destroy prod: run with CONFIRM=prod (the environment's name typed back)", 9)
         if input("this deletes every prod stack (retained logs and queues stay). Type prod to go on: ").strip() != "prod":
             raise Failure("not confirmed; nothing was deleted", 9)
-    from . import plan
+    from wm.deploy import plan
 
     cfn = _boto("cloudformation")
     for path in _load(args.env).stacks:

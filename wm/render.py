@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 from troposphere import Sub, Tags, Template
 
-from . import naming
+from wm.config import names as naming
 
 METADATA_KEY = "WeeklyModels"
 

@@ -23,7 +23,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import naming, rules, schedules
+from wm.config import checks as rules
+from wm.config import names as naming
+from wm.config import schedules
 
 STACK_KINDS = ("network", "iam", "cluster", "alerts")
 ACCOUNT = "account"  # config/account: the once-per-account deployer stack

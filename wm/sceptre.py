@@ -6,8 +6,8 @@ field of each problem instead of a Python traceback.
 
 from __future__ import annotations
 
-from . import render
-from .spec import ConfigError
+from generators import render
+from wm.config.schema import ConfigError
 
 
 def handler(sceptre_user_data: dict) -> str:

@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .schedules import next_runs, season
-from .spec import EnvStack, ModelStack
+from wm.config.schedules import next_runs, season
+from wm.config.schema import EnvStack, ModelStack
 
 GB_PER_MB = 1 / 1024
 # State transitions of one silence check that finds its run (alerts.silence_definition: wait, count,

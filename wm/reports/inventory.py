@@ -13,11 +13,12 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from . import build, naming
-from .common import METADATA_KEY
-from .loader import Environment, deploy_order, stack_inputs
-from .schedules import describe, next_runs, season
-from .spec import ModelStack
+from generators import build
+from wm.config import names as naming
+from wm.config.files import Environment, deploy_order, stack_inputs
+from wm.config.schedules import describe, next_runs, season
+from wm.config.schema import ModelStack
+from wm.render import METADATA_KEY
 
 NAME_PROPERTIES = ("RoleName", "ClusterName", "Family", "Name", "QueueName", "LogGroupName", "TopicName",
                    "AlarmName", "GroupName", "ManagedPolicyName", "PolicyName", "ConfigurationName")

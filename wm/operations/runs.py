@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 from botocore.exceptions import ClientError
 
-from . import naming
-from .schedules import describe, next_runs, season
-from .spec import ModelStack
+from wm.config import names as naming
+from wm.config.schedules import describe, next_runs, season
+from wm.config.schema import ModelStack
 
 
 class RunError(Exception):

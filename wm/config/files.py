@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from . import naming
-from .spec import ACCOUNT, SECTION_FILES, ConfigError, EnvStack, ModelStack, Problem, resolve
+from wm.config import names as naming
+from wm.config.schema import ACCOUNT, SECTION_FILES, ConfigError, EnvStack, ModelStack, Problem, resolve
 
 ENVIRONMENTS = ("dev", "prod")
 

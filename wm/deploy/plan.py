@@ -22,8 +22,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import naming
-from .loader import read_template
+from wm.config import names as naming
+from wm.config.files import read_template
 
 STATEFUL_TYPES = frozenset({"AWS::Logs::LogGroup", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SSM::Parameter",
                             "AWS::DynamoDB::Table", "AWS::EFS::FileSystem", "AWS::RDS::DBInstance",
