@@ -30,12 +30,12 @@ EMU_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(ENDPOINT) 
 # wm on the emulator (local) or, after the credentials check, on AWS.
 aws_cmd = $(if $(filter local,$(ENV)),$(EMU_ENV) $(WM) $(1),$(WM) aws-check $(ENV) >/dev/null && $(WM) $(1))
 
-# `plan` against the emulator is `make plan` (ENV=local); apply it with: $(EMU_ENV) $(WM) apply local --yes
-.PHONY: smoke deploy-deployer plan drift docs diagram graphviz cost status run logs help install validate render lint test unit snapshots deploy destroy secret \
+.PHONY: smoke deploy-deployer plan drift refresh graphviz cost status run logs help install validate render lint test unit deploy destroy secret \
 	emulator-start emulator-stop bench clean check-env
 
-help: ## List every target (ENV=local|dev|prod, default local)
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+##@ Start here
+help: ## List every target by what it is for (ENV=local|dev|prod, default local)
+	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # --- environments (pinned; each installs itself on first use) -------------------------
 
@@ -60,38 +60,39 @@ install: $(BIN)/.installed $(EMU_VENV)/.installed $(CHECKOV_VENV)/.installed ## 
 check-env:
 	@case "$(ENV)" in local|dev|prod) ;; *) echo "error: ENV=$(ENV) is not an environment; use local, dev or prod" >&2; exit 2;; esac
 
-# --- render and check ---------------------------------------------------------------------
+##@ Check and render: the configuration (wm/config/), the stack builders (generators/), the checks (wm/lint/, tests/)
 
 validate: check-env $(BIN)/.installed ## Check every setting of ENV; list values still to set
 	@$(WM) validate $(ENV)
 
 render: check-env $(BIN)/.installed ## Write ENV's templates to build/<env>/ (no AWS needed)
-	@$(WM) render $(ENV)
+	@$(WM) render $(CONFIG_ENV)
 
-MAXIMAL := tests/fixtures/maximal
-lint: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint (I rules, project rules), checkov, IAM permissions and parliament
-	@$(WM) render dev && $(WM) render prod && $(WM) render account && $(WM) render dev --root $(MAXIMAL) --out build/maximal
-	@$(BIN)/cfn-lint --append-rules wm/lint/cfn_rules --include-checks I --non-zero-exit-code informational -- build/dev/*.yaml build/dev/models/*.yaml build/prod/*.yaml build/prod/models/*.yaml build/account/*.yaml build/maximal/dev/*.yaml build/maximal/dev/models/*.yaml \
+FIXTURES := minimal maximal
+lint: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## ruff, cfn-lint (I rules, project rules), checkov, IAM permissions and parliament
+	@$(BIN)/ruff check --quiet . || { echo "ruff found problems (above): fix them (ruff check --fix . fixes the marked ones)" >&2; exit 1; }
+	@rm -rf build/dev build/prod build/account build/fixtures
+	@$(WM) render dev prod account
+	@for f in $(FIXTURES); do $(WM) render dev --root tests/fixtures/$$f --out build/fixtures/$$f >/dev/null; done
+	@$(WM) cfn-lint build \
 		|| { echo "cfn-lint found problems (above). Fix the generator, then: make lint (project rules: wm/lint/cfn_rules/)" >&2; exit 1; }
 	@$(CHECKOV_VENV)/bin/checkov -d build --framework cloudformation --compact --quiet --skip-download > build/checkov.txt \
-		|| { cat build/checkov.txt; echo "checkov found failed checks (above). Fix the generator, or suppress with a reason in the resource's Metadata (generators/common.py: checkov_skip)." >&2; exit 1; }
+		|| { cat build/checkov.txt; echo "checkov found failed checks (above). Fix the generator, or suppress with a reason in the resource's Metadata (wm/render.py: checkov_skip)." >&2; exit 1; }
 	@$(WM) lint-iam
-	@echo "lint: cfn-lint, checkov, the service role's permissions and parliament found nothing"
+	@echo "lint: ruff, cfn-lint, checkov, the service role's permissions and parliament found nothing"
 
 unit: $(BIN)/.installed ## Unit, property and snapshot tests only (no emulator)
 	@$(BIN)/pytest -q -m "not emulator"
 
-test: $(BIN)/.installed $(EMU_VENV)/.installed $(CHECKOV_VENV)/.installed graphviz ## Everything CI runs: render, lint, docs, unit, snapshot and emulator tests
+test: $(BIN)/.installed $(EMU_VENV)/.installed $(CHECKOV_VENV)/.installed ## Everything CI runs: lint, generated files up to date, unit, snapshot and emulator tests
 	@$(MAKE) --no-print-directory lint
-	@$(WM) docs --check
+	@$(WM) refresh --check
 	@$(BIN)/pytest -q -p no:cacheprovider
 
-snapshots: $(BIN)/.installed ## Accept the rendered templates as the new snapshots (review the diff first)
-	@for env in dev prod account; do $(WM) render $$env --as-of-docs --out tests/snapshots; done
-	@git status --short tests/snapshots || true
-	@echo "snapshots updated: review with git diff tests/snapshots, then commit"
+refresh: $(BIN)/.installed graphviz ## After any change: rewrite snapshots, docs/ (reference, inventory, diagrams) and the README's settings table
+	@$(WM) refresh
 
-# --- the emulator -----------------------------------------------------------------------
+##@ The local AWS emulator (emulator/)
 
 emulator-start: $(EMU_VENV)/.installed $(BIN)/.installed ## Start the local AWS emulator (EMULATOR_PORT, default 5055)
 	@mkdir -p $(EMU_DIR)
@@ -110,31 +111,21 @@ emulator-stop: ## Stop the local AWS emulator
 		rm -f $(EMU_DIR)/server-$(EMULATOR_PORT).pid; echo "emulator on port $(EMULATOR_PORT) stopped"; \
 	else echo "no emulator started by make on port $(EMULATOR_PORT)"; fi
 
-# --- deploy -------------------------------------------------------------------------------
+##@ Deploy, always through Sceptre (wm/deploy/)
 
-deploy: check-env $(BIN)/.installed ## Deploy ENV: local/dev plan and apply at once; prod runs exactly the last make plan (CONFIRM=yes)
+deploy: check-env $(BIN)/.installed ## Deploy ENV with sceptre launch (local: the emulator; prod: exactly the last make plan, CONFIRM=yes)
 ifeq ($(ENV),local)
 	@$(WM) validate local
 	@$(MAKE) --no-print-directory emulator-start
-	@$(EMU_ENV) $(SCEPTRE) --no-colour launch -y dev
-	@$(EMU_ENV) $(WM) report local
-else ifeq ($(ENV),prod)
-	@$(WM) aws-check prod
-	@$(WM) deployable prod
-	@$(WM) apply prod $(if $(filter yes,$(CONFIRM)),--yes)
-	@$(WM) report prod
+	@$(EMU_ENV) $(WM) deploy local
 else
 	@$(WM) aws-check $(ENV)
-	@$(WM) deployable $(ENV)
-	@$(SCEPTRE) --no-colour launch -y $(ENV)
-	@$(WM) report $(ENV)
+	@$(WM) deploy $(ENV) $(if $(filter yes,$(CONFIRM)),--yes)
 endif
 
 deploy-deployer: $(BIN)/.installed ## Once per account, as an administrator: the GitHub OIDC deploy roles (config/account)
 	@$(WM) aws-check account
-	@$(WM) deployable account
-	@$(SCEPTRE) --no-colour launch account
-	@$(WM) report account
+	@$(WM) deploy account $(if $(filter yes,$(CONFIRM)),--yes)
 
 plan: check-env $(BIN)/.installed ## Change sets for every stack of ENV: a table, and build/plan-<env>.md for review
 ifeq ($(ENV),local)
@@ -164,7 +155,7 @@ else
 	@$(WM) secret $(ENV) $(NAME)
 endif
 
-# --- runs -------------------------------------------------------------------------------
+##@ Runs (wm/operations/)
 
 status: check-env $(BIN)/.installed ## One row per model of ENV: schedule, next run, last run, logs
 	@$(call aws_cmd,status $(ENV))
@@ -183,17 +174,7 @@ else
 	@$(WM) smoke $(ENV) --deploy "$(MAKE) --no-print-directory deploy ENV=$(ENV)" $(if $(MODEL),--model $(MODEL)) $(if $(WAIT),--wait $(WAIT))
 endif
 
-# --- documentation and cost -----------------------------------------------------------------
-
-docs: $(BIN)/.installed ## Write docs/infrastructure.md and the diagram sources from the code
-	@$(WM) docs
-
-DIAGRAM_OUT ?= docs
-diagram: docs graphviz ## Render docs/architecture-<env>.svg and .png with graphviz
-	@mkdir -p $(DIAGRAM_OUT); for env in dev prod; do \
-		dot -Tsvg docs/architecture-$$env.dot -o $(DIAGRAM_OUT)/architecture-$$env.svg; \
-		dot -Tpng -Gdpi=60 docs/architecture-$$env.dot -o $(DIAGRAM_OUT)/architecture-$$env.png; \
-	done; echo "rendered $(DIAGRAM_OUT)/architecture-{dev,prod}.{svg,png}"
+##@ Reports (wm/reports/)
 
 graphviz:
 	@command -v dot >/dev/null || { \
@@ -205,7 +186,7 @@ graphviz:
 cost: check-env $(BIN)/.installed ## Monthly cost of ENV per model and in total (MODEL=, DURATION=<minutes>)
 	@$(WM) cost $(ENV) $(if $(MODEL),--model $(MODEL)) $(if $(DURATION),--duration $(DURATION))
 
-# --- other --------------------------------------------------------------------------------
+##@ Other
 
 bench: $(BIN)/.installed $(EMU_VENV)/.installed ## Time rendering, cfn-lint and emulator deploys (5, 50, 200 models)
 	@$(BIN)/python bench/bench.py

@@ -2,15 +2,22 @@
 
 What it measures (figures are printed, never asserted):
 
-1. Render time of every stack of the dev environment -- `wm.config.files.load(root, "dev")`
-   plus `generators.render_spec` of each stack, with the files written as `wm render`
+1. Render time of every stack of the dev environment -- `wm.config.resolve.load(root, "dev")`
+   plus `generators.render` of each stack, with the files written as `wm render`
    (wm.cli.render_env) writes them -- for the five real models and for 50 and
    200 models. The larger sizes copy config/ and models/ into a temporary directory
    (config/<env>/models stay symlinks to ../../models) and add synthetic models shaped
    like models/flu-ar2.yaml. Best of 3 runs. Targets: the five under 0.5 s, 200 under 3 s.
-2. cfn-lint (`cfn-lint --include-checks I`) over the templates rendered for each size,
-   one run per size.
-3. Five models only: a deploy of dev to a fresh local emulator (moto server, on a free
+2. `make render` as a person runs it: `wm render dev prod` in a new process (both
+   environments in one process), best of 3.
+3. cfn-lint as `make lint` runs it (`wm.lint.cfn`: the I rules and the project's rules, the
+   templates split between one worker per CPU, each distinct template once) over the
+   templates rendered for each size, one run per size.
+   Beside it, CDK's synth of the equivalent app (bench/cdk/app.js: the same stacks,
+   parameters, resources and outputs declared as CDK constructs), in a new process too,
+   best of 3: the target is make render at least 10 times faster. Needs Node.js; npm
+   installs the pinned aws-cdk-lib into bench/cdk/node_modules on first use.
+4. Five models only: a deploy of dev to a fresh local emulator (moto server, on a free
    port) from nothing, then a no-op redeploy, both with `sceptre launch -y dev`.
    Sceptre polls stack status every 4 s, so each level of the dependency chain costs
    about 4 s even on an instant backend.
@@ -88,10 +95,24 @@ def make_root(tmp: Path, models: int) -> Path:
 
 
 def render_once(root: Path, out: Path) -> list[Path]:
-    """Exactly what `make render` runs, for `root` instead of the repository."""
+    """Exactly what `wm render` does for one environment, for `root` instead of the repository."""
     from wm.cli import render_env
+    from wm.config import resolve
 
-    return render_env(ENV, out, root)
+    return render_env(resolve.load(root, ENV, graph=False), out)
+
+
+def bench_make_render(out: Path) -> tuple[float, list[float]]:
+    """`wm render dev prod` in a fresh process, as `make lint` and a person run it; best of REPEATS."""
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        proc = subprocess.run([str(BIN / "wm"), "render", "dev", "prod", "--out", str(out)], cwd=REPO,
+                              capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if proc.returncode:
+            raise StepFailed("wm render dev prod failed:\n" + tail(proc.stdout + proc.stderr))
+    return min(times), times
 
 
 def bench_render(root: Path, out: Path, models: int) -> tuple[float, list[float], list[Path]]:
@@ -112,15 +133,52 @@ def bench_render(root: Path, out: Path, models: int) -> tuple[float, list[float]
     return min(times), times, files
 
 
+CDK_DIR = REPO / "bench" / "cdk"
+CDK_TARGET = 10  # make render at least this many times faster than CDK synth
+
+
+def bench_cdk(tmp: Path) -> tuple[float, list[float]] | str:
+    """CDK synth of the app equivalent to `wm render dev prod`; best of REPEATS, or why it was skipped."""
+    import json
+
+    from generators import build
+    from wm.config import resolve
+
+    if not shutil.which("node") or not shutil.which("npm"):
+        return "skipped: Node.js (node and npm) is not installed"
+    if not (CDK_DIR / "node_modules" / "aws-cdk-lib").is_dir():
+        print("  installing the pinned aws-cdk-lib (npm ci in bench/cdk) ...", flush=True)
+        proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=CDK_DIR,
+                              capture_output=True, text=True)
+        if proc.returncode:
+            return "skipped: npm ci in bench/cdk failed: " + (proc.stderr or proc.stdout).strip()[-300:]
+    definition = {s.name: build(s).to_dict() for env in ("dev", "prod")
+                  for s in resolve.load(REPO, env, graph=False).stacks.values()}
+    (tmp / "cdk.json").write_text(json.dumps(definition))
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        proc = subprocess.run(["node", str(CDK_DIR / "app.js"), str(tmp / "cdk.json"), str(tmp / "cdk.out")],
+                              capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if proc.returncode:
+            raise StepFailed("CDK synth of the equivalent app failed:\n" + tail(proc.stdout + proc.stderr))
+    synthesized = len(list((tmp / "cdk.out").glob("*.template.json")))
+    if synthesized != len(definition):
+        raise StepFailed(f"CDK synthesized {synthesized} templates, expected {len(definition)}")
+    return min(times), times
+
+
 # --- 2. cfn-lint -------------------------------------------------------------------------------
 
-def bench_cfn_lint(files: list[Path], models: int) -> float:
-    cmd = [str(BIN / "cfn-lint"), "--include-checks", "I", "--", *map(str, files)]
+def bench_cfn_lint(folder: Path, models: int) -> float:
+    """`wm cfn-lint <folder>` in a fresh process: what `make lint` runs, start-up included."""
+    cmd = [str(BIN / "wm"), "cfn-lint", str(folder)]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise StepFailed(f"cfn-lint over the {len(files)} templates of {models} models exited "
+        raise StepFailed(f"cfn-lint over the templates of {models} models exited "
                          f"{proc.returncode} after {elapsed:.1f} s; its last 30 lines:\n"
                          + tail(proc.stdout + proc.stderr))
     return elapsed
@@ -206,20 +264,10 @@ def bench_emulator(tmp: Path, expected: int) -> dict:
 
 
 def dependency_levels() -> int:
-    """Depth of the dev stacks' dependency chain, from the `!stack_output` references in config/."""
-    deps: dict[str, set[str]] = {}
-    env_dir = REPO / "config" / ENV
-    models_config = (env_dir / "models" / "config.yaml").read_text()
-    for path in sorted(env_dir.glob("*.yaml")):
-        if path.name == "config.yaml":
-            continue
-        deps[path.stem] = {s for s in ("network", "iam", "cluster") if f"{s}.yaml::" in path.read_text()}
-    deps["models"] = {s for s in ("network", "iam", "cluster") if f"{s}.yaml::" in models_config}
+    """Depth of the dev stacks' dependency chain: the batches of Sceptre's launch order."""
+    from wm.config import resolve
 
-    def depth(name: str) -> int:
-        return 1 + max((depth(d) for d in deps.get(name, ())), default=0)
-
-    return max(depth(n) for n in deps)
+    return len(resolve.load(REPO, ENV).batches)
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -246,12 +294,25 @@ def main() -> int:
                 target = f"  (target < {TARGETS[models]:g} s{'' if best < TARGETS[models] else ', MISSED'})" \
                     if models in TARGETS else ""
                 rows.append((f"render {ENV}, {models} models:", f"{best:6.2f} s{target}"))
+            best, times = bench_make_render(tmp / "make-render")
+            runs = ", ".join(f"{t:.3f}" for t in times)
+            print(f"wm render dev prod (a new process): best {best:.3f} s of [{runs}]", flush=True)
+            rows.append(("make render, dev and prod (one process):", f"{best:6.2f} s"))
+            cdk = bench_cdk(tmp)
+            if isinstance(cdk, str):
+                rows.append(("CDK synth of the equivalent app:", f"  {cdk}"))
+            else:
+                runs = ", ".join(f"{t:.3f}" for t in cdk[1])
+                print(f"CDK synth of the equivalent app (a new process): best {cdk[0]:.3f} s of [{runs}]", flush=True)
+                ratio = cdk[0] / best
+                rows.append(("CDK synth of the equivalent app:", f"{cdk[0]:6.2f} s  (make render {ratio:.1f} times "
+                             f"faster; target >= {CDK_TARGET}{'' if ratio >= CDK_TARGET else ', MISSED'})"))
             for models in SIZES:
                 if args.quick and models == 200:
                     rows.append((f"cfn-lint, {models} models:", "  skipped (--quick)"))
                     continue
                 print(f"cfn-lint over {len(rendered[models])} templates ({models} models) ...", flush=True)
-                elapsed = bench_cfn_lint(rendered[models], models)
+                elapsed = bench_cfn_lint(tmp / f"build-{models}", models)
                 print(f"  {elapsed:.2f} s", flush=True)
                 rows.append((f"cfn-lint, {models} models:", f"{elapsed:6.2f} s"))
             if args.quick:

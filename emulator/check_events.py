@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import wm_emulator  # noqa: E402
-from moto.events.models import EventPattern  # noqa: E402
-from moto.events.utils import EventTemplateParser  # noqa: E402
+import wm_emulator
+from moto.events.models import EventPattern
+from moto.events.utils import EventTemplateParser
 
 if __name__ == "__main__":
     wm_emulator.install()

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import boto3  # noqa: E402
-import wm_emulator  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+import wm_emulator
+from moto import mock_aws
 
 REGION = "us-east-1"
 
@@ -38,7 +38,7 @@ def run(job: dict) -> dict:
     queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     for m in job.get("metrics", []):
         client("cloudwatch").put_metric_data(Namespace=m["Namespace"], MetricData=[{
             "MetricName": m["MetricName"], "Dimensions": m["Dimensions"], "Value": 1, "Unit": "Count",

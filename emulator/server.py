@@ -10,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import wm_emulator  # noqa: E402
-from moto.server import main  # noqa: E402
+import wm_emulator
+from moto.server import main
 
 if __name__ == "__main__":
     # State machines' sns:publish and aws-sdk tasks call the emulator back on its own port.

@@ -1,13 +1,14 @@
-"""weekly-models generators: one troposphere module per stack kind, each `build(spec) -> Template`.
+"""weekly-models stack builders: one troposphere module per stack kind, each a pure
+`build(stack) -> Template` of a resolved `Stack` (wm/config/model.py).
 
-`render(stack_path, user_data)` is what Sceptre's template entry points call; the
-same function renders `make render` output, so both give the same bytes.
+`render(stack)` is that template as the deterministic YAML both `make render` and
+Sceptre's template handlers (templates/*.py) write, so both give the same bytes.
 """
 
 from __future__ import annotations
 
-from wm.config.schema import ModelStack, resolve
-from wm.render import render as _to_yaml
+from wm.config.model import Stack
+from wm.render import to_yaml
 
 from . import alerts, cluster, deployer, iam, model, network
 
@@ -15,17 +16,12 @@ BUILDERS = {"network": network.build, "iam": iam.build, "cluster": cluster.build
             "model": model.build, "deployer": deployer.build}
 
 
-def build(spec):
-    return BUILDERS[spec.kind](spec)
+def build(stack: Stack):
+    return BUILDERS[stack.kind](stack)
 
 
-def render_spec(spec) -> str:
-    return _to_yaml(build(spec))
+def render(stack: Stack) -> str:
+    return to_yaml(build(stack))
 
 
-def render(user_data: dict) -> str:
-    """Validate one stack's sceptre_user_data and return its template (YAML)."""
-    return render_spec(resolve(user_data["stack"], user_data))
-
-
-__all__ = ["BUILDERS", "ModelStack", "build", "render", "render_spec"]
+__all__ = ["BUILDERS", "build", "render"]

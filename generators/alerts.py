@@ -60,7 +60,7 @@ from troposphere import (
 
 from generators.iam import assume_role
 from wm.config import names as naming
-from wm.config.schema import EnvStack
+from wm.config.model import Stack
 from wm.render import arn, checkov_skip, env_tags, new_template, stateful, why
 
 RUN_METRIC = "TaskStateChanges"
@@ -216,8 +216,9 @@ def _email_id(address: str) -> str:
     return "EmailSubscription" + hashlib.sha256(address.lower().encode()).hexdigest()[:8]
 
 
-def build(spec: EnvStack):
-    env, alerts = spec.env, spec.environment.alerts
+def build(stack: Stack):
+    env, settings = stack.env.name, stack.env.settings
+    alerts = settings.alerts
     t = new_template(f"weekly-models {env}: alert topic, Scheduler alarms and run history")
     p_cluster = t.add_parameter(Parameter("ClusterArn", Type="String", Description="ECS cluster (cluster stack)"))
     p_group = t.add_parameter(Parameter(
@@ -267,7 +268,7 @@ def build(spec: EnvStack):
         Metadata=why("The lab's permanent record of runs: ECS forgets stopped tasks within hours.")
         | checkov_skip(("CKV_AWS_158", "Encrypted at rest by CloudWatch Logs' own keys; task state changes "
                         "hold no secrets (secret values are never in a task's description).")),
-        **stateful(spec.environment.deletion_policy)))
+        **stateful(settings.deletion_policy)))
     rule_name = naming.run_history_rule(env)
     history_arn = arn("logs", f"log-group:{naming.run_history_log_group(env)}")
     streams = (f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:"

@@ -15,22 +15,23 @@ from __future__ import annotations
 from troposphere import GetAtt, Output, Ref, ecs, scheduler
 
 from wm.config import names as naming
-from wm.config.schema import EnvStack
+from wm.config.model import Stack
 from wm.render import env_tags, new_template, why
 
 
-def build(spec: EnvStack):
-    t = new_template(f"weekly-models {spec.env}: ECS cluster")
+def build(stack: Stack):
+    env = stack.env.name
+    t = new_template(f"weekly-models {env}: ECS cluster")
     cluster = t.add_resource(ecs.Cluster(
         "Cluster",
-        ClusterName=spec.cluster_name,
+        ClusterName=stack.env.cluster_name,
         ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
         CapacityProviders=["FARGATE", "FARGATE_SPOT"],
         DefaultCapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider="FARGATE", Weight=1)],
-        Tags=env_tags(spec.env),
+        Tags=env_tags(env),
         Metadata=why("Groups this environment's model tasks; Container Insights records their cpu and memory.")))
     group = t.add_resource(scheduler.ScheduleGroup(
-        "ScheduleGroup", Name=naming.schedule_group(spec.env), Tags=env_tags(spec.env),
+        "ScheduleGroup", Name=naming.schedule_group(env), Tags=env_tags(env),
         Metadata=why("Holds this environment's schedules, so their failure metrics can be watched apart.")))
     t.add_output(Output("ClusterArn", Value=GetAtt(cluster, "Arn"), Description="ECS cluster"))
     t.add_output(Output("ClusterName", Value=Ref(cluster), Description="ECS cluster name"))

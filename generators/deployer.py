@@ -61,8 +61,8 @@ def _github_role(t, logical, name, provider, repository, subject, statements, wh
         Metadata=why(what)))
 
 
-def build(spec):
-    d = spec.deployer
+def build(stack):
+    d = stack.env.deployer
     t = new_template("weekly-models: GitHub OIDC deploy roles and CloudFormation's service role (account-wide)")
     if d.existing_oidc_provider_arn:
         provider = d.existing_oidc_provider_arn

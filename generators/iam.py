@@ -36,7 +36,7 @@ from awacs.sts import AssumeRole
 from troposphere import AccountId, GetAtt, Output, Parameter, Ref, Sub, iam
 
 from wm.config import names as naming
-from wm.config.schema import EnvStack
+from wm.config.model import Stack
 from wm.render import arn, env_tags, new_template, why
 
 
@@ -50,8 +50,8 @@ def assume_role(service: str, source_arn=None) -> PolicyDocument:
     return PolicyDocument(Version="2012-10-17", Statement=[Statement(**statement)])
 
 
-def build(spec: EnvStack):
-    env = spec.env
+def build(stack: Stack):
+    env, settings = stack.env.name, stack.env.settings
     prefix = naming.env_prefix(env)
     t = new_template(f"weekly-models {env}: task execution, scheduler and failure-rule roles")
     cluster = t.add_parameter(Parameter(
@@ -64,10 +64,10 @@ def build(spec: EnvStack):
         Statement(Sid="ReadEnvironmentSecrets", Effect=Allow, Action=[ssm.GetParameters],
                   Resource=[arn("ssm", f"parameter{naming.secrets_prefix(env)}/*")]),
     ]
-    if spec.environment.secrets_kms_key_arn:
+    if settings.secrets_kms_key_arn:
         statements.append(Statement(
             Sid="DecryptSecrets", Effect=Allow, Action=[kms.Decrypt],
-            Resource=[spec.environment.secrets_kms_key_arn],
+            Resource=[settings.secrets_kms_key_arn],
             Condition=Condition(StringEquals({"kms:ViaService": Sub("ssm.${AWS::Region}.amazonaws.com")}))))
     execution = t.add_resource(iam.Role(
         "TaskExecutionRole",
@@ -96,7 +96,7 @@ def build(spec: EnvStack):
                           Resource=[arn("ecs", f"task-definition/{prefix}-*:*")],
                           Condition=Condition(ArnEquals({"ecs:cluster": Ref(cluster)}))),
                 Statement(Sid="TagModelTasks", Effect=Allow, Action=[aecs.TagResource],
-                          Resource=[arn("ecs", f"task/{spec.cluster_name}/*")],
+                          Resource=[arn("ecs", f"task/{stack.env.cluster_name}/*")],
                           Condition=Condition(StringEquals({"ecs:CreateAction": "RunTask"}))),
                 Statement(Sid="PassModelRoles", Effect=Allow, Action=[aiam.PassRole],
                           Resource=[GetAtt(execution, "Arn"),

@@ -34,14 +34,14 @@ from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, cloudwatch,
 
 from generators.iam import assume_role
 from wm.config import names as naming
-from wm.config.schema import ModelStack
+from wm.config.model import Model, Stack
 from wm.render import arn, checkov_skip, env_tags, new_template, stateful, why
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: two weeks to notice a failed start
 
 
 def _utc(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def failure_pattern(cluster_arn, family: str) -> dict:
@@ -64,7 +64,7 @@ def _console_logs(env: str, name: str) -> str:
             f"#logsV2:log-groups/log-group/{group}")
 
 
-def alert_input(spec: ModelStack) -> str:
+def alert_input(spec: Model) -> str:
     """What the failure rule hands the alert state machine: this model's fixed facts, and the event.
 
     Only `<aws.events.event.json>` is inserted by EventBridge, as a bare JSON value: EventBridge
@@ -82,7 +82,7 @@ def alert_input(spec: ModelStack) -> str:
     return facts[:-1] + ', "event": <aws.events.event.json>}'
 
 
-def silence_input(spec: ModelStack) -> str:
+def silence_input(spec: Model) -> str:
     """What the silence check schedule hands the silence-check state machine (alerts stack)."""
     env, name = spec.env, spec.name
     return json.dumps({
@@ -100,13 +100,14 @@ def silence_input(spec: ModelStack) -> str:
 SILENCE_GRACE_SECONDS = 1800  # after the last moment Scheduler could still start it: late, not slow
 
 
-def silence_wait_seconds(spec: ModelStack) -> int:
+def silence_wait_seconds(spec: Model) -> int:
     """The flexible window, then as long as Scheduler keeps retrying a failed start, then the grace."""
     s = spec.schedule
     return (s.flexible_window_minutes or 0) * 60 + s.retry.maximum_event_age_seconds + SILENCE_GRACE_SECONDS
 
 
-def build(spec: ModelStack):
+def build(stack: Stack):
+    spec, settings = stack.model, stack.env.settings
     env, name, fam = spec.env, spec.name, spec.family
     t = new_template(f"weekly-models {env}: model {name} ({fam})")
     p_cluster = t.add_parameter(Parameter("ClusterArn", Type="String", Description="ECS cluster (cluster stack)"))
@@ -129,15 +130,15 @@ def build(spec: ModelStack):
     p_rules_role = t.add_parameter(Parameter(
         "AlertRulesRoleArn", Type="String", Description="Role the failure rule starts the alert machine with (iam stack)"))
 
-    log_props = dict(LogGroupName=naming.log_group(env, name), RetentionInDays=spec.log_retention_days)
-    log_meta = why(f"Output of every run of {name}, kept {spec.log_retention_days} days.")
-    if spec.logs_kms_key_arn:
-        log_props["KmsKeyId"] = spec.logs_kms_key_arn
+    log_props = dict(LogGroupName=naming.log_group(env, name), RetentionInDays=settings.log_retention_days)
+    log_meta = why(f"Output of every run of {name}, kept {settings.log_retention_days} days.")
+    if settings.logs_kms_key_arn:
+        log_props["KmsKeyId"] = settings.logs_kms_key_arn
     else:
         log_meta |= checkov_skip(("CKV_AWS_158", "Encrypted at rest by CloudWatch Logs' own keys; the logs hold "
                                   "no secrets. Set environment.logs_kms_key_arn to use a customer-managed key."))
     log_group = t.add_resource(logs.LogGroup(
-        "LogGroup", **log_props, Tags=env_tags(env), Metadata=log_meta, **stateful(spec.deletion_policy)))
+        "LogGroup", **log_props, Tags=env_tags(env), Metadata=log_meta, **stateful(settings.deletion_policy)))
 
     dlq = t.add_resource(sqs.Queue(
         "DeadLetterQueue", QueueName=naming.dead_letter_queue(env, name),
@@ -145,7 +146,7 @@ def build(spec: ModelStack):
         Metadata=why(f"Holds the schedule's events for runs of {name} that Scheduler could not start.")
         | checkov_skip(("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled); "
                         "it holds only schedule events, never secrets, so a KMS key would add cost only.")),
-        **stateful(spec.deletion_policy)))
+        **stateful(settings.deletion_policy)))
 
     task_role = None
     if spec.task_permissions:

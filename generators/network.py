@@ -16,24 +16,24 @@ import ipaddress
 
 from troposphere import GetAtt, GetAZs, Join, Output, Ref, Select, Tags, ec2
 
-from wm.config.schema import EnvStack
+from wm.config.model import Stack
 from wm.render import env_tags, new_template, why
 
 ZONES = 2
 
 
-def build(spec: EnvStack):
-    net = spec.environment.network
-    t = new_template(f"weekly-models {spec.env}: network (egress-only security group"
+def build(stack: Stack):
+    env, net = stack.env.name, stack.env.settings.network
+    t = new_template(f"weekly-models {env}: network (egress-only security group"
                      f"{'' if net.existing_vpc_id else ', VPC, public subnets'})")
-    tags = env_tags(spec.env)
+    tags = env_tags(env)
 
     if net.existing_vpc_id:
         vpc_id, subnet_ids = net.existing_vpc_id, list(net.existing_subnet_ids)
     else:
         vpc = t.add_resource(ec2.VPC(
             "Vpc", CidrBlock=net.vpc_cidr, EnableDnsSupport=True, EnableDnsHostnames=True,
-            Tags=tags + Tags(Name=f"weekly-models-{spec.env}"),
+            Tags=tags + Tags(Name=f"weekly-models-{env}"),
             Metadata=why("Private network of this environment's model tasks.")))
         igw = t.add_resource(ec2.InternetGateway(
             "InternetGateway", Tags=tags,
@@ -54,7 +54,7 @@ def build(spec: EnvStack):
             subnet = t.add_resource(ec2.Subnet(
                 f"PublicSubnet{i + 1}", VpcId=Ref(vpc), CidrBlock=str(blocks[i]),
                 AvailabilityZone=Select(i, GetAZs("")), MapPublicIpOnLaunch=False,
-                Tags=tags + Tags(Name=f"weekly-models-{spec.env}-public-{i + 1}"),
+                Tags=tags + Tags(Name=f"weekly-models-{env}-public-{i + 1}"),
                 Metadata=why(f"Public subnet in availability zone {i + 1} of {ZONES}; tasks ask for "
                              "a public IP per run (AssignPublicIp) instead of on launch.")))
             t.add_resource(ec2.SubnetRouteTableAssociation(
@@ -65,7 +65,7 @@ def build(spec: EnvStack):
 
     sg = t.add_resource(ec2.SecurityGroup(
         "TaskSecurityGroup",
-        GroupDescription=f"weekly-models {spec.env} tasks: no inbound, outbound HTTPS only",
+        GroupDescription=f"weekly-models {env} tasks: no inbound, outbound HTTPS only",
         VpcId=vpc_id,
         SecurityGroupEgress=[ec2.SecurityGroupRule(
             IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0",

@@ -1,7 +1,7 @@
-"""Sceptre entry point of the cluster stacks; the template is built by generators/cluster.py."""
+"""Sceptre's template for the cluster stack: it builds generators/cluster.py from the stack's sceptre_user_data."""
 
-from wm.sceptre import handler
+from wm.sceptre import template
 
 
 def sceptre_handler(sceptre_user_data):
-    return handler(sceptre_user_data)
+    return template("cluster", sceptre_user_data)

@@ -1,7 +1,7 @@
-"""Sceptre entry point of the iam stacks; the template is built by generators/iam.py."""
+"""Sceptre's template for the iam stack: it builds generators/iam.py from the stack's sceptre_user_data."""
 
-from wm.sceptre import handler
+from wm.sceptre import template
 
 
 def sceptre_handler(sceptre_user_data):
-    return handler(sceptre_user_data)
+    return template("iam", sceptre_user_data)

@@ -1,7 +1,7 @@
-"""Sceptre entry point of the model stacks; the template is built by generators/model.py."""
+"""Sceptre's template for the model stack: it builds generators/model.py from the stack's sceptre_user_data."""
 
-from wm.sceptre import handler
+from wm.sceptre import template
 
 
 def sceptre_handler(sceptre_user_data):
-    return handler(sceptre_user_data)
+    return template("model", sceptre_user_data)

@@ -1,7 +1,7 @@
-"""Sceptre entry point of the network stacks; the template is built by generators/network.py."""
+"""Sceptre's template for the network stack: it builds generators/network.py from the stack's sceptre_user_data."""
 
-from wm.sceptre import handler
+from wm.sceptre import template
 
 
 def sceptre_handler(sceptre_user_data):
-    return handler(sceptre_user_data)
+    return template("network", sceptre_user_data)

@@ -18,25 +18,20 @@ import json
 import subprocess
 
 import pytest
-from conftest import ROOT
+from conftest import ENVS, EVENTS, ROOT, a_model, environment, models
+from conftest import ecs_event as event
 
 from generators import build
 from generators.model import alert_input, silence_input
-from wm.config import files as loader
+from wm.config import names
 
-FIXTURES = ROOT / "tests" / "fixtures" / "ecs-events"
+FIXTURES = EVENTS
 EMU_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
 CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/weekly-models-dev"
 ALERTS = {"exit-1": True, "failed-to-start-cannot-pull": True, "spot-interruption": True,
           "exit-0": False, "user-stopped": False}
 # What Chatbot accepts as a custom notification (Chatbot administrator guide, "Custom notifications").
 CHATBOT_REQUIRED = {"version": "1.0", "source": "custom"}
-
-
-def event(name: str, **detail) -> dict:
-    e = json.loads((FIXTURES / f"{name}.json").read_text())
-    e["detail"].update(detail)
-    return e
 
 
 def resolve(value, refs: dict):
@@ -57,10 +52,13 @@ REFS = {"ClusterArn": CLUSTER, "AlertTopicArn": "arn:aws:sns:us-east-1:123456789
         "AlertRulesRoleArn": "arn:aws:iam::123456789012:role/weekly-models-dev-alert-rules"}
 
 
-def rule(stack: str, logical: str) -> tuple[dict, dict | None]:
+def model_stack(m) -> str:
+    return f"{m.env}/models/{m.name}"
+
+
+def rule(stack: str, logical: str, refs: dict = REFS) -> tuple[dict, dict | None]:
     env = stack.split("/")[0]
-    spec = loader.load(ROOT, env).stacks[stack]
-    props = resolve(build(spec).to_dict()["Resources"][logical]["Properties"], REFS)
+    props = resolve(build(environment(env).stacks[stack]).to_dict()["Resources"][logical]["Properties"], refs)
     return props["EventPattern"], props["Targets"][0].get("InputTransformer")
 
 
@@ -72,8 +70,8 @@ def check(pattern, transformer, events) -> list[dict]:
 
 
 def machine(env: str, logical: str) -> str:
-    spec = loader.load(ROOT, env).stacks[f"{env}/alerts"]
-    return build(spec).to_dict()["Resources"][logical]["Properties"]["DefinitionString"]
+    return build(environment(env).stacks[f"{env}/alerts"]).to_dict()["Resources"][logical]["Properties"][
+        "DefinitionString"]
 
 
 @functools.cache
@@ -94,10 +92,10 @@ def run_machine(definition: str, machine_input: dict, **setup) -> dict:
     return json.loads(answer)
 
 
-def alert_for(stack: str, e: dict) -> dict:
+def alert_for(stack: str, e: dict, refs: dict = REFS) -> dict:
     """The one notification a stopped task's event becomes: rule, transformer, then the alert machine."""
     env = stack.split("/")[0]
-    pattern, transformer = rule(stack, "FailureRule")
+    pattern, transformer = rule(stack, "FailureRule", refs)
     (r,) = check(pattern, transformer, [e])
     assert r["matches"], "the failure rule did not match"
     out = run_machine(machine(env, "AlertMachine"), r["message"])
@@ -108,7 +106,7 @@ def alert_for(stack: str, e: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def failure_rule():
-    return rule("dev/models/flu-ar2", "FailureRule")
+    return rule(model_stack(a_model("dev")), "FailureRule")
 
 
 def test_fixtures_are_the_five_kinds_of_stop():
@@ -118,12 +116,17 @@ def test_fixtures_are_the_five_kinds_of_stop():
 def test_failure_rule_alerts_on_failures_only(failure_rule):
     pattern, _ = failure_rule
     results = check(pattern, None, [event(name) for name in ALERTS])
-    assert {name: r["matches"] for name, r in zip(ALERTS, results)} == ALERTS
+    assert {name: r["matches"] for name, r in zip(ALERTS, results, strict=True)} == ALERTS
+
+
+def other_family(m) -> str:
+    """A task family of the same environment that is not the model's (another model's)."""
+    return f"family:{names.family(m.env, m.name + '-other')}"
 
 
 def test_failure_rule_ignores_other_models_clusters_and_running_tasks(failure_rule):
     pattern, _ = failure_rule
-    others = [event("exit-1", group="family:weekly-models-dev-covid-gbqr-model"),
+    others = [event("exit-1", group=other_family(a_model("dev"))),
               event("exit-1", clusterArn=CLUSTER.replace("weekly-models-dev", "weekly-models-prod")),
               event("exit-1", lastStatus="RUNNING", desiredStatus="RUNNING")]
     assert [r["matches"] for r in check(pattern, None, others)] == [False, False, False]
@@ -131,10 +134,11 @@ def test_failure_rule_ignores_other_models_clusters_and_running_tasks(failure_ru
 
 def test_the_rule_hands_the_whole_event_to_the_alert_machine_as_json(failure_rule):
     pattern, transformer = failure_rule
+    m = a_model("dev")
     e = event("exit-1", stoppedReason='said "no" \\ twice')
     (r,) = check(pattern, transformer, [e])
     assert r["message"]["event"] == {**e, "ingestion-time": e["time"]}  # nothing re-quoted, nothing lost
-    assert r["message"]["model"] == "flu-ar2" and r["message"]["next"] == "make logs MODEL=flu-ar2 ENV=dev"
+    assert r["message"]["model"] == m.name and r["message"]["next"] == f"make logs MODEL={m.name} ENV=dev"
 
 
 def test_the_transformer_puts_no_event_value_inside_a_json_string(failure_rule):
@@ -151,31 +155,35 @@ def is_chatbot_notification(m: dict) -> bool:
 
 
 def test_alert_for_a_container_that_exited_1():
-    m = alert_for("dev/models/flu-ar2", event("exit-1"))
+    model = a_model("dev")
+    assert model.dry_run  # dev runs every model dry, and its alerts say so
+    m = alert_for(model_stack(model), event("exit-1"))
     assert is_chatbot_notification(m)
-    assert m["content"]["title"] == "weekly-models dev: a run of flu-ar2 did not finish (dry run)"
+    assert m["content"]["title"] == f"weekly-models dev: a run of {model.name} did not finish (dry run)"
     d = m["content"]["description"]
     assert d.startswith("Its container exited with code 1.")
     assert "task/weekly-models-dev/3f5e1c2a9b8d4e7f8a6b5c4d3e2f1a0b" in d
+    # The console link names the log group /ecs/<family>, its slashes escaped as the console wants.
     assert ("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
-            "#logsV2:log-groups/log-group/$252Fecs$252Fweekly-models-dev-flu-ar2-model") in d
-    assert m["content"]["nextSteps"] == ["make logs MODEL=flu-ar2 ENV=dev"]
+            f"#logsV2:log-groups/log-group/$252Fecs$252F{model.family}") in d
+    assert m["content"]["nextSteps"] == [f"make logs MODEL={model.name} ENV=dev"]
 
 
 def test_alert_for_an_image_that_cannot_be_pulled():
-    d = alert_for("dev/models/flu-ar2", event("failed-to-start-cannot-pull"))["content"]["description"]
+    e = event("failed-to-start-cannot-pull")
+    d = alert_for(model_stack(a_model("dev")), e)["content"]["description"]
     assert d.startswith("It never started: CannotPullContainerError: pull image manifest has been retried")
-    assert "reichlab/flu_ar2:1.9" in d
+    assert e["detail"]["stoppedReason"] in d  # with the image reference that could not be pulled
 
 
 def test_alert_for_a_spot_interruption():
-    d = alert_for("dev/models/flu-ar2", event("spot-interruption"))["content"]["description"]
+    d = alert_for(model_stack(a_model("dev")), event("spot-interruption"))["content"]["description"]
     assert d.startswith("Fargate Spot took its capacity back while it ran: Your Spot Task was interrupted.")
 
 
 @pytest.mark.parametrize("reason", ['a "quoted" reason', "a back\\slash", "a {brace} and a 'quote'", "line\nbreak"])
 def test_any_stop_reason_still_makes_valid_json(reason):
-    m = alert_for("dev/models/flu-ar2", event("failed-to-start-cannot-pull", stoppedReason=reason))
+    m = alert_for(model_stack(a_model("dev")), event("failed-to-start-cannot-pull", stoppedReason=reason))
     assert is_chatbot_notification(m) and reason in m["content"]["description"]
 
 
@@ -183,59 +191,54 @@ def test_an_event_without_the_usual_fields_still_alerts():
     e = event("exit-1")
     for key in ("stoppedReason", "taskArn"):
         del e["detail"][key]
-    m = alert_for("dev/models/flu-ar2", e)
+    m = alert_for(model_stack(a_model("dev")), e)
     assert is_chatbot_notification(m) and "(no task ARN)" in m["content"]["description"]
 
 
 def test_prod_alerts_say_real_run():
-    pattern, transformer = rule("prod/models/flu-ar2", "FailureRule")
-    dev_family = event("exit-1")
-    (no,) = check(pattern, transformer, [dev_family])
-    assert no["matches"] is False  # prod's rule ignores dev's tasks
-    prod = event("exit-1", group="family:weekly-models-prod-flu-ar2-model",
-                 clusterArn=CLUSTER.replace("weekly-models-dev", "weekly-models-prod"))
-    REFS["ClusterArn"], saved = CLUSTER.replace("weekly-models-dev", "weekly-models-prod"), REFS["ClusterArn"]
-    try:
-        m = alert_for("prod/models/flu-ar2", prod)
-    finally:
-        REFS["ClusterArn"] = saved
-    assert m["content"]["title"] == "weekly-models prod: a run of flu-ar2 did not finish"
+    model = a_model("prod")
+    prod_cluster = CLUSTER.replace("weekly-models-dev", "weekly-models-prod")
+    refs = {**REFS, "ClusterArn": prod_cluster}
+    pattern, transformer = rule(model_stack(model), "FailureRule", refs)
+    dev_task = event("exit-1", model, group=f"family:{names.family('dev', model.name)}", clusterArn=prod_cluster)
+    (no,) = check(pattern, transformer, [dev_task])
+    assert no["matches"] is False  # prod's rule ignores dev's tasks of the same model
+    m = alert_for(model_stack(model), event("exit-1", model, clusterArn=prod_cluster), refs)
+    assert m["content"]["title"] == f"weekly-models prod: a run of {model.name} did not finish"
 
 
 # --- the silence check -------------------------------------------------------------------------------
 
 def silence_case(configured: str = "ENABLED", **setup) -> tuple[dict, dict]:
-    """The silence check of flu-ar2, due half an hour ago, as its check schedule would start it in an
-    environment whose configuration enables (or disables) the model's schedule."""
-    spec = loader.load(ROOT, "dev").stacks["dev/models/flu-ar2"]
-    given = json.loads(silence_input(spec))
+    """The silence check of the model under test, due half an hour ago, as its check schedule would
+    start it in an environment whose configuration enables (or disables) the model's schedule."""
+    model = a_model("dev")
+    given = json.loads(silence_input(model))
     assert given["expectedAt"] == "<aws.scheduler.scheduled-time>"  # Scheduler fills it in when it fires
-    assert given["configuredState"] == spec.state
-    due = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=30)
+    assert given["configuredState"] == model.state
+    due = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
     given |= {"expectedAt": due.strftime("%Y-%m-%dT%H:%M:%SZ"), "waitSeconds": 1,  # not the real hours
               "configuredState": configured}
     return given, run_machine(machine("dev", "SilenceCheckMachine"), given, **setup)
 
 
 def test_a_due_run_that_was_recorded_sends_nothing():
-    given = json.loads(silence_input(loader.load(ROOT, "dev").stacks["dev/models/flu-ar2"]))
     recorded = {"Namespace": "weekly-models/dev", "MetricName": "TaskStateChanges", "minutes_ago": 10,
-                "Dimensions": [{"Name": "Group", "Value": given["group"]}]}
+                "Dimensions": [{"Name": "Group", "Value": f"family:{a_model('dev').family}"}]}
     _, out = silence_case(metrics=[recorded])
     assert out["status"] == "SUCCEEDED" and out["messages"] == []
 
 
 def test_a_run_recorded_before_it_was_due_does_not_count():
-    given = json.loads(silence_input(loader.load(ROOT, "dev").stacks["dev/models/flu-ar2"]))
     earlier = {"Namespace": "weekly-models/dev", "MetricName": "TaskStateChanges", "minutes_ago": 90,
-               "Dimensions": [{"Name": "Group", "Value": given["group"]}]}
+               "Dimensions": [{"Name": "Group", "Value": f"family:{a_model('dev').family}"}]}
     _, out = silence_case(metrics=[earlier])
     assert len(out["messages"]) == 1
 
 
 def test_another_models_run_does_not_count():
     other = {"Namespace": "weekly-models/dev", "MetricName": "TaskStateChanges", "minutes_ago": 10,
-             "Dimensions": [{"Name": "Group", "Value": "family:weekly-models-dev-covid-gbqr-model"}]}
+             "Dimensions": [{"Name": "Group", "Value": other_family(a_model("dev"))}]}
     _, out = silence_case(metrics=[other])
     assert len(out["messages"]) == 1
 
@@ -247,13 +250,15 @@ def test_another_models_run_does_not_count():
     ("DISABLED", "DISABLED", "is DISABLED, as the configuration says"),  # only when started by hand
 ])
 def test_a_due_run_that_never_started_alerts_in_words(configured, state, words):
-    spec_schedule = {"Name": "weekly-models-dev-flu-ar2-model", "GroupName": "weekly-models-dev", "State": state}
-    given, out = silence_case(configured, **({"schedules": [spec_schedule]} if state else {}))
+    model = a_model("dev")
+    # The model's schedule as Scheduler holds it: named after the task family, in the environment's group.
+    deployed = {"Name": model.family, "GroupName": "weekly-models-dev", "State": state}
+    given, out = silence_case(configured, **({"schedules": [deployed]} if state else {}))
     (message,) = out["messages"]
     m = json.loads(message)
     assert is_chatbot_notification(m)
-    assert m["content"]["title"] == "weekly-models dev: flu-ar2 did not run when it was due"
-    assert m["content"]["description"].startswith(f"flu-ar2 was due at {given['expectedAt']} (UTC)")
+    assert m["content"]["title"] == f"weekly-models dev: {model.name} did not run when it was due"
+    assert m["content"]["description"].startswith(f"{model.name} was due at {given['expectedAt']} (UTC)")
     assert words in m["content"]["description"]
     assert m["content"]["nextSteps"] == ["make status ENV=dev"]
 
@@ -282,7 +287,7 @@ def test_run_history_rule_records_every_state_change_of_the_cluster_only():
     assert [r["matches"] for r in check(pattern, None, mine + theirs)] == [True] * len(mine) + [False]
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("env", ENVS)
 def test_topic_policy_lets_only_this_environments_alarms_publish(templates, env):
     policy = templates[f"{env}/alerts"]["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]
     (st,) = policy["Statement"]
@@ -294,7 +299,7 @@ def test_topic_policy_lets_only_this_environments_alarms_publish(templates, env)
 
 
 def test_the_alert_path_itself_is_watched(templates):
-    for env in ("dev", "prod"):
+    for env in ENVS:
         resources = templates[f"{env}/alerts"]["Resources"]
         for machine_ in ("AlertMachine", "SilenceCheckMachine"):
             alarm = resources[f"{machine_}FailedAlarm"]["Properties"]
@@ -309,9 +314,9 @@ def test_the_alert_path_itself_is_watched(templates):
 
 
 def test_every_model_has_a_failure_rule_and_a_failed_starts_alarm_that_alerts_again(templates):
-    models = [path for path in templates if "/models/" in path]
-    assert len(models) == sum(len(loader.load(ROOT, env).models) for env in ("dev", "prod"))
-    for path in models:
+    stacks = [path for path in templates if "/models/" in path]
+    assert len(stacks) == sum(len(models(env)) for env in ENVS)
+    for path in stacks:
         r = templates[path]["Resources"]
         target = r["FailureRule"]["Properties"]["Targets"][0]
         assert (target["Arn"], target["RoleArn"]) == ("!Ref AlertMachineArn", "!Ref AlertRulesRoleArn")
@@ -322,7 +327,7 @@ def test_every_model_has_a_failure_rule_and_a_failed_starts_alarm_that_alerts_ag
 
 
 def test_the_alert_machines_publish_only_json_they_escaped_themselves(templates):
-    for env in ("dev", "prod"):
+    for env in ENVS:
         for logical in ("AlertMachine", "SilenceCheckMachine"):
             states = json.loads(machine(env, logical))["States"]
             (publish,) = [s for s in states.values() if s.get("Resource", "").endswith(":states:::sns:publish")]
@@ -330,7 +335,7 @@ def test_the_alert_machines_publish_only_json_they_escaped_themselves(templates)
 
 
 def test_every_input_the_models_give_the_machines_is_json(templates):
-    for env in ("dev", "prod"):
-        for spec in loader.load(ROOT, env).models:
-            json.loads(silence_input(spec))
-            json.loads(alert_input(spec).replace("<aws.events.event.json>", "{}"))
+    for env in ENVS:
+        for m in models(env):
+            json.loads(silence_input(m))
+            json.loads(alert_input(m).replace("<aws.events.event.json>", "{}"))

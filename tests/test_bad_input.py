@@ -1,14 +1,19 @@
 """A table of bad configurations: each is refused with file, field and what would be right.
 
-Every case edits one file of a copy of the repository's config/ and models/ trees,
-then runs `wm validate` and `wm render`: both must exit 2 without a traceback,
-name the file and the field, say what would be right, and render nothing.
+Every case edits one file of a copy of the repository's config/, whose models/ are the two
+frozen files of tests/fixtures/bad-input (so the table does not change when the lab's
+models do), then runs `wm validate` and `wm render`: both must exit 2 without a
+traceback, name the file and the field, say what would be right, and render nothing.
+A second table writes files as raw text, for what YAML itself builds: duplicate keys,
+anchors and aliases, dates and numbers YAML reads its own way, files that would not load.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -17,20 +22,21 @@ import yaml
 from wm import cli
 
 REPO = Path(__file__).resolve().parents[1]
+FROZEN_MODELS = REPO / "tests" / "fixtures" / "bad-input" / "models"
 
-# config/config.yaml holds a Sceptre tag that yaml.safe_load cannot read; it is
-# swapped for this sentinel while the file is edited, then put back verbatim.
-STACK_ATTR = "!stack_attr name"
-SENTINEL = "__STACK_ATTR_NAME__"
-CMD = "__SCEPTRE_CMD__ "  # likewise for the hooks' !cmd tags in config/prod/config.yaml
+# Sceptre's tags (!stack_attr, !wm_reviewed_plan, ...) cannot be read by yaml.safe_load; each is
+# swapped for a sentinel string while a file is edited, then put back verbatim.
+TAG = re.compile(r"!(\w+)")
+SENTINEL = "__SCEPTRE_TAG__"
 
 
 @pytest.fixture
 def root(tmp_path, monkeypatch) -> Path:
     """A copy of config/ and models/ in tmp_path, with cli.ROOT pointing at it."""
     (tmp_path / "models").mkdir()
-    for f in (REPO / "models").glob("*.yaml"):
+    for f in FROZEN_MODELS.glob("*.yaml"):
         shutil.copy(f, tmp_path / "models" / f.name)
+    shutil.copy(REPO / "models" / "config.yaml", tmp_path / "models" / "config.yaml")
     (tmp_path / "config").mkdir()
     shutil.copy(REPO / "config" / "config.yaml", tmp_path / "config" / "config.yaml")
     for env in ("dev", "prod"):
@@ -46,16 +52,26 @@ def root(tmp_path, monkeypatch) -> Path:
 
 # --- editing helpers -------------------------------------------------------------------------
 
+class _Dumper(yaml.SafeDumper):
+    """Double quotes for text with a single quote: Sceptre renders each file with Jinja first, and
+    YAML's doubled single quotes ('') inside {{ ... }} are not Jinja."""
+
+
+_Dumper.add_representer(str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style='"' if "'" in s else None))
+
+
 def edit_yaml(path: Path, fn) -> None:
     """Load `path` (safe_load, with the one Sceptre tag line preserved), apply fn, write back."""
     text = path.read_text()
-    assert text.count(STACK_ATTR) <= 1
-    data = yaml.safe_load(text.replace(STACK_ATTR, SENTINEL).replace("!cmd ", CMD))
+    data = yaml.safe_load(TAG.sub(rf"{SENTINEL}\1", text))
     fn(data)
-    out = yaml.safe_dump(data, sort_keys=False).replace(CMD, "!cmd ")
-    if STACK_ATTR in text:
-        assert out.count(SENTINEL) == 1
-        out = out.replace(SENTINEL, STACK_ATTR)
+    out = yaml.dump(data, Dumper=_Dumper, sort_keys=False)
+    out = re.sub(rf"{SENTINEL}(\w+)", r"!\1", out)
+
+    def tags(s: str) -> list[str]:
+        return [tag for line in s.splitlines() if not line.lstrip().startswith("#") for tag in TAG.findall(line)]
+
+    assert tags(out) == tags(text), "a Sceptre tag was lost in the edit"
     path.write_text(out)
 
 
@@ -283,7 +299,7 @@ CASES = [
      MODEL, F + "hub", "known: flusight, covid19"),
     ("model_overrides entry for a model that does not exist", "prod", PROD,
      environment("model_overrides", "flu-ar3", value={"cpu": 2048, "memory": 4096}),
-     PROD, E + "model_overrides.flu-ar3", "known: covid-ar6-pooled, covid-gbqr, flu-ar2"),
+     PROD, E + "model_overrides.flu-ar3", "known: flu-ar2, flu-flusion"),
     ("task_permissions action with '*'", "dev", MODEL,
      model("task_permissions", value=[{"actions": ["s3:*"], "resources": ["arn:aws:s3:::bucket/*"]}]),
      MODEL, F + "task_permissions.0.actions", "one named action like s3:GetObject"),
@@ -460,3 +476,138 @@ def test_a_placeholder_anywhere_blocks_deployable(root, capsys):
     assert cli.main(["deployable", "dev"]) == 3
     err = capsys.readouterr().err
     assert "config/dev/config.yaml: sceptre_user_data.environment.cluster_name: still a placeholder" in err
+
+
+# --- what YAML itself builds: written as raw text ----------------------------------------------
+
+def replace_line(old: str, new: str) -> FileOp:
+    """Edit: replace one exact line of the file (it must be there, so no edit silently does nothing)."""
+    def fn(path: Path):
+        text = path.read_text()
+        assert text.count(old + "\n") == 1, f"{path} has no single line {old!r}"
+        path.write_text(text.replace(old + "\n", new + "\n"))
+    return FileOp(fn)
+
+
+def add_lines(*lines: str) -> FileOp:
+    def fn(path: Path):
+        path.write_text(path.read_text() + "".join(f"{line}\n" for line in lines))
+    return FileOp(fn)
+
+
+def write(text: str) -> FileOp:
+    return FileOp(lambda path: path.write_text(text))
+
+
+def mkdir() -> FileOp:
+    return FileOp(lambda path: path.mkdir())
+
+
+IMAGE = "    image: reichlab/flu_ar2:1.2"
+LAUGHS = "\n".join(["sceptre_user_data:", "  model:", "    image: reichlab/flu_ar2:1.2", "    variables:",
+                    '      A: &a "lol"'] + [f"      {chr(66 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, "
+                                           f"*{chr(97 + i)}, *{chr(97 + i)}]" for i in range(9)]) + "\n"
+DEEP = "sceptre_user_data:\n  model:\n    image: reichlab/flu_ar2:1.2\n    variables:\n      X: " + "[" * 60 + "]" * 60 + "\n"
+
+# (description, env, file, edit, file in the message, field in the message, hint in the message)
+RAW = [
+    ("an image with a space in it", "dev", MODEL, replace_line(IMAGE, "    image: reichlab/flu ar2:1.2"),
+     MODEL, F + "image", "white space"),
+    ("an image with upper-case letters in its repository", "dev", MODEL,
+     replace_line(IMAGE, "    image: Reichlab/flu_ar2:1.2"), MODEL, F + "image", "lower-case"),
+    ("an image with an empty tag", "dev", MODEL, replace_line(IMAGE, '    image: "reichlab/flu_ar2:"'),
+     MODEL, F + "image", "reichlab/flu_ar2:1.2"),
+    ("an image ending in a colon, unquoted (YAML: a mapping)", "dev", MODEL,
+     replace_line(IMAGE, "    image: reichlab/flu_ar2:"), MODEL, "(file)", "not valid YAML"),
+    ("an image with a digest that is not hex", "dev", MODEL,
+     replace_line(IMAGE, "    image: reichlab/flu_ar2@sha256:xyz"), MODEL, F + "image", "digest"),
+    ("a key written twice in one mapping", "dev", MODEL, add_lines("    image: reichlab/flu_ar2:1.3"),
+     MODEL, F + "image", "written twice, on lines 4 and 8"),
+    ("a key written twice in an env file", "dev", DEV, add_lines("env: dev"),
+     DEV, "env", "written twice"),
+    ("a start date with month 13", "dev", MODEL, add_lines("    schedule:", "      start_date: 2026-13-01"),
+     MODEL, F + "schedule.start_date", "write dates as YYYY-MM-DD"),
+    ("a start date that does not exist", "dev", MODEL, add_lines("    schedule:", "      start_date: 2026-02-30"),
+     MODEL, F + "schedule.start_date", "is not a date"),
+    ("a start date written as text", "dev", MODEL, add_lines("    schedule:", "      start_date: next week"),
+     MODEL, F + "schedule.start_date", "write YYYY-MM-DD, e.g. 2026-10-01"),
+    ("memory written with a leading 0 (YAML: octal)", "dev", MODEL, add_lines("    memory: 03072"),
+     MODEL, F + "memory", "without the leading 0"),
+    ("a window written as 1:30 (YAML: base 60)", "dev", MODEL,
+     add_lines("    schedule:", "      flexible_window_minutes: 1:30"),
+     MODEL, F + "schedule.flexible_window_minutes", "base-60"),
+    ("a variable YAML reads as true", "dev", MODEL, add_lines("      USE_CACHE: yes"),
+     MODEL, F + "variables.USE_CACHE", 'quote it, e.g. "True"'),
+    ("a variable YAML reads as a number", "dev", MODEL, add_lines("      RETRIES: 3"),
+     MODEL, F + "variables.RETRIES", 'quote it, e.g. "3"'),
+    ("a schedule state YAML reads as false", "dev", DEV, replace_line("    schedule_state: DISABLED",
+                                                                   "    schedule_state: off"),
+     DEV, E + "schedule_state", "'ENABLED' or 'DISABLED'"),
+    ("cpu written as text", "dev", MODEL, add_lines('    cpu: "1024 units"'), MODEL, F + "cpu", "plain number"),
+    ("an anchor and alias", "dev", MODEL, write("sceptre_user_data:\n  model: &m\n    image: reichlab/flu_ar2:1.2\n"
+                                                "  other: *m\n"), MODEL, "(file)", "anchors and aliases"),
+    ("a billion laughs", "dev", MODEL, write(LAUGHS), MODEL, "(file)", "anchors and aliases"),
+    ("nesting deeper than any configuration", "dev", MODEL, write(DEEP), MODEL, "(file)", "levels deep"),
+    ("a file far larger than any configuration", "dev", MODEL, add_lines(*["# " + "x" * 100] * 3000),
+     MODEL, "(file)", "at most 262144 bytes"),
+    ("indentation with a tab", "dev", MODEL, add_lines("\thub: flusight"), MODEL, "(file)", "not valid YAML"),
+    ("a model file that is a list", "dev", MODEL, write("- image: reichlab/flu_ar2:1.2\n"),
+     MODEL, "(file)", "must be a mapping"),
+    ("an empty model file", "dev", MODEL, write("# nothing yet\n"), MODEL, F + "image", "is required"),
+    ("a model file named .yml", "dev", "models/flu-new.yml", write("sceptre_user_data:\n  model:\n"
+                                                                   "    image: reichlab/flu_ar2:1.2\n"),
+     "models/flu-new.yml", "(file)", "rename it models/flu-new.yaml"),
+    ("a hidden file in models/", "dev", "models/.flu-draft.yaml", write("sceptre_user_data: {}\n"),
+     "models/.flu-draft.yaml", "(file)", "never loaded; remove it"),
+    ("a folder in models/", "prod", "models/old", mkdir(), "models/old", "(file)", "models/<name>.yaml"),
+    ("a stray file in models/", "dev", "models/notes.txt", write("to do\n"), "models/notes.txt", "(file)",
+     "move it out of models/"),
+    ("a stack file of no known kind", "dev", "config/dev/database.yaml", write("template:\n  path: database.py\n"),
+     "config/dev/database.yaml", "(file name)", "no stack kind 'database'"),
+    ("a stack file whose template builds another kind", "dev", "config/dev/iam.yaml",
+     write("template:\n  path: cluster.py\n"), "config/dev/iam.yaml", "template.path", "must be iam.py"),
+    ("a cron range that wraps around the week", "dev", MODEL,
+     add_lines("    schedule:", "      expression: cron(0 14 ? * FRI-MON *)"),
+     MODEL, F + "schedule.expression", "FRI-SAT,SUN-MON"),
+    ("a cron range that wraps around the hour", "dev", MODEL,
+     add_lines("    schedule:", "      expression: cron(50-10 14 ? * WED *)"),
+     MODEL, F + "schedule.expression", "50-59,0-10"),
+    ("L inside a list of days", "dev", MODEL, add_lines("    schedule:", "      expression: cron(0 14 L,15 * ? *)"),
+     MODEL, F + "schedule.expression", "not in a list"),
+    ("a cron that never fires", "dev", MODEL, add_lines("    schedule:", "      expression: cron(0 14 30 2 ? *)"),
+     MODEL, F + "schedule.expression", "never fires"),
+    ("a nth weekday beyond the fifth", "dev", MODEL,
+     add_lines("    schedule:", "      expression: cron(0 14 ? * WED#6 *)"),
+     MODEL, F + "schedule.expression", "1 to 5"),
+]
+
+
+@pytest.mark.parametrize("desc,env,rel,edit,want_file,want_field,want_hint", RAW, ids=[c[0] for c in RAW])
+def test_what_yaml_builds_is_refused_by_kind(root, capsys, desc, env, rel, edit, want_file, want_field, want_hint):
+    assert cli.main(["validate", env]) == 0
+    capsys.readouterr()
+    apply(root, rel, edit)
+    started = time.monotonic()
+    assert cli.main(["validate", env]) == 2
+    assert time.monotonic() - started < 1.0  # no file can make validation slow
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    matching = [line for line in _problem_lines(err) if line.startswith(f"{want_file}: ") and want_field in line]
+    assert matching, f"no problem names {want_file} and {want_field}:\n{err}"
+    assert any(want_hint in line for line in matching), f"no hint {want_hint!r} in:\n" + "\n".join(matching)
+    assert cli.main(["render", env, "--out", str(root / "build")]) == 2
+    assert not (root / "build").exists()
+
+
+def test_every_raw_case_has_a_unique_description():
+    assert len({c[0] for c in RAW}) == len(RAW)
+
+
+def test_a_fixed_offset_zone_for_a_lab_in_a_daylight_saving_zone_is_a_warning_that_says_what_to_write(root, capsys):
+    apply(root, MODEL, add_lines("    schedule:", "      timezone: EST"))
+    assert cli.main(["validate", "dev"]) == 0  # AWS accepts it: a warning, not an error
+    out = capsys.readouterr().out
+    (line,) = [line.strip() for line in out.splitlines() if "warning:" in line]
+    assert f"{MODEL}: {F}schedule.timezone:" in line and "America/New_York" in line
+    assert cli.main(["render", "dev", "--out", str(root / "build")]) == 0
+    assert "warning:" in capsys.readouterr().out  # render says so too

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, environment, models
 
 sys.path.insert(0, str(ROOT / "bench"))
-import bench  # noqa: E402
+import bench
 
 
 def test_bench_renders_synthetic_models(tmp_path):
-    root = bench.make_root(tmp_path, 7)
-    best, times, files = bench.bench_render(root, tmp_path / "out", 7)
-    assert len(files) == 7 + 4 and len(times) == bench.REPEATS and best == min(times)
+    # Two synthetic models on top of today's fleet, whatever its size.
+    size = len(models("dev")) + 2
+    shared = len(environment("dev").stacks) - len(models("dev"))
+    root = bench.make_root(tmp_path, size)
+    best, times, files = bench.bench_render(root, tmp_path / "out", size)
+    assert len(files) == size + shared and len(times) == bench.REPEATS and best == min(times)
+    assert {f.stem for f in files if f.parent.name == "models"} >= {m.name for m in models("dev")}

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, a_model
+
+MODEL_FILE = f"models/{a_model().name}.yaml"  # any model of the configuration
 
 
 @pytest.fixture
@@ -32,15 +34,15 @@ def wm(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def yaml_syntax_error(root):
-    (root / "models" / "flu-ar2.yaml").write_text("sceptre_user_data:\n  model: [unclosed\n")
+    (root / MODEL_FILE).write_text("sceptre_user_data:\n  model: [unclosed\n")
 
 
 def not_utf8(root):
-    (root / "models" / "flu-ar2.yaml").write_bytes(b"# caf\xe9\nsceptre_user_data: {}\n")
+    (root / MODEL_FILE).write_bytes(b"# caf\xe9\nsceptre_user_data: {}\n")
 
 
 def a_list(root):
-    (root / "models" / "flu-ar2.yaml").write_text("- image: reichlab/flu_ar2:1.2\n")
+    (root / MODEL_FILE).write_text("- image: example/model:1.0\n")
 
 
 def a_directory(root):
@@ -71,10 +73,10 @@ def no_region(root):
 
 
 @pytest.mark.parametrize("break_it,file,words", [
-    (yaml_syntax_error, "models/flu-ar2.yaml", "not valid YAML"),
-    (not_utf8, "models/flu-ar2.yaml", "not UTF-8"),
-    (a_list, "models/flu-ar2.yaml", "must be a mapping"),
-    (a_directory, "models/zz.yaml", "cannot be read"),
+    (yaml_syntax_error, MODEL_FILE, "not valid YAML"),
+    (not_utf8, MODEL_FILE, "not UTF-8"),
+    (a_list, MODEL_FILE, "must be a mapping"),
+    (a_directory, "models/zz.yaml", "a folder in models/ is never loaded"),
     (extra_stack, "config/dev/extra.yaml", "no stack kind 'extra'"),
     (no_env_config, "config/dev/config.yaml", "file not found"),
     (models_link_missing, "config/dev/models", "must be the link ../../models"),

@@ -14,19 +14,17 @@ import subprocess
 import time
 
 import pytest
-from conftest import ROOT, free_port, make
+from conftest import ROOT, ecs_event, environment, free_port, make, models
+
+from wm import project
+from wm.config.schedules import describe
 
 pytestmark = pytest.mark.emulator
 
-MODELS = {  # model -> (image, MODEL_NAME)
-    "flu-ar2": ("reichlab/flu_ar2:1.2", "UMass-AR2"),
-    "flu-flusion": ("reichlab/flu_flusion:1.2", "UMass-flusion"),
-    "flu-trends-ensemble": ("reichlab/flu_trends_ensemble:1.3", "UMass-trends_ensemble"),
-    "covid-ar6-pooled": ("reichlab/covid_ar6_pooled:1.5", "UMass-ar6_pooled"),
-    "covid-gbqr": ("reichlab/covid_gbqr:1.5", "UMass-gbqr"),
-}
-STACKS = ["network", "cluster", "iam", "alerts", *(f"models-{m}" for m in MODELS)]
-FIXTURES = ROOT / "tests" / "fixtures" / "ecs-events"
+DEV = environment("dev")
+MODELS = {m.name: m for m in models("dev")}  # what the configuration declares, deployed or not
+STACKS = [s.name for s in DEV.stacks.values()]
+RUN, OTHER, NEVER = sorted(MODELS)[0], sorted(MODELS)[1 % len(MODELS)], sorted(MODELS)[-1]  # roles in the tests below
 
 
 @pytest.fixture(scope="module")
@@ -43,57 +41,55 @@ def test_deploy_prints_outputs_endpoint_and_what_the_emulator_lacks(deployed, em
 
 
 def test_every_stack_is_created_and_tagged_with_the_commit(deployed, aws):
-    from wm.cli import git_commit
-
     cfn = aws("cloudformation")
     for stack in STACKS:
-        s = cfn.describe_stacks(StackName=f"weekly-models-dev-{stack}")["Stacks"][0]
+        s = cfn.describe_stacks(StackName=stack)["Stacks"][0]
         assert s["StackStatus"] == "CREATE_COMPLETE", stack
         tags = {t["Key"]: t["Value"] for t in s["Tags"]}
-        assert tags["Commit"] == git_commit() and tags["Environment"] == "dev", (stack, tags)
+        assert tags["Commit"] == project.commit(ROOT) and tags["Environment"] == "dev", (stack, tags)
         assert tags["Project"] == "weekly-models" and tags["Repository"]
 
 
 def test_cluster_as_declared(deployed, aws):
-    cluster = aws("ecs").describe_clusters(clusters=["weekly-models-dev"], include=["SETTINGS"])["clusters"][0]
-    assert cluster["status"] == "ACTIVE"
+    cluster = aws("ecs").describe_clusters(clusters=[DEV.cluster_name], include=["SETTINGS"])["clusters"][0]
+    assert cluster["clusterName"] == DEV.cluster_name and cluster["status"] == "ACTIVE"
     assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
     assert set(cluster["capacityProviders"]) == {"FARGATE", "FARGATE_SPOT"}
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_task_definition_as_declared(deployed, aws, model):
-    family = f"weekly-models-dev-{model}-model"
+    m = MODELS[model]
+    family = m.family
     td = aws("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]
-    assert (td["cpu"], td["memory"], td["networkMode"]) == ("1024", "3072", "awsvpc")
+    assert (td["cpu"], td["memory"], td["networkMode"]) == (str(m.cpu), str(m.memory), "awsvpc")
     assert td["executionRoleArn"].endswith(":role/weekly-models-dev-task-execution")
     (c,) = td["containerDefinitions"]
-    image, model_name = MODELS[model]
-    assert c["name"] == f"{family}-container" and c["image"] == image
+    assert c["name"] == f"{family}-container" and c["image"] == m.image
     env = {e["name"]: e["value"] for e in c["environment"]}
-    assert env["MODEL_NAME"] == model_name and env["DRY_RUN"] == "1" and env["CHANNEL_ID"] == "C02UELXDPQQ"
-    assert env["GIT_USER_NAME"] == "reichlabmachine"
-    assert env["REPO_UPSTREAM_URL"].startswith("https://github.com/")
+    assert env == dict(m.variables)  # every plain variable, merged as the configuration says, and no other
+    assert env["DRY_RUN"] == "1"  # dev never pushes
     secrets = {s["name"]: s["valueFrom"] for s in c["secrets"]}
-    assert sorted(secrets) == ["GH_TOKEN", "GIT_CREDENTIALS", "SLACK_API_TOKEN"]
+    assert sorted(secrets) == sorted(m.secrets) and not set(secrets) & set(env)
     assert all(v.endswith(f":parameter/weekly-models/dev/{k}") for k, v in secrets.items())
     assert c["logConfiguration"]["options"]["awslogs-group"] == f"/ecs/{family}"
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_log_group_queue_and_schedule_as_declared(deployed, aws, model):
-    family = f"weekly-models-dev-{model}-model"
+    m = MODELS[model]
+    family = m.family
     (group,) = aws("logs").describe_log_groups(logGroupNamePrefix=f"/ecs/{family}")["logGroups"]
-    assert group["retentionInDays"] == 30
+    assert group["retentionInDays"] == DEV.settings.log_retention_days
     url = aws("sqs").get_queue_url(QueueName=f"{family}-dlq")["QueueUrl"]
     attrs = aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attrs["MessageRetentionPeriod"] == "1209600"
     s = aws("scheduler").get_schedule(Name=family, GroupName="weekly-models-dev")
     assert (s["State"], s["ScheduleExpression"], s["ScheduleExpressionTimezone"]) == \
-        ("DISABLED", "cron(0 14 ? * WED *)", "America/New_York")
+        (m.state, m.schedule.expression, m.schedule.timezone)
     ecs = s["Target"]["EcsParameters"]
     assert ecs["TaskDefinitionArn"].endswith(f"task-definition/{family}:1")
-    assert ecs["LaunchType"] == "FARGATE"
+    assert ecs.get("LaunchType", "FARGATE") == "FARGATE" or ecs["CapacityProviderStrategy"]
     assert ecs["NetworkConfiguration"]["awsvpcConfiguration"]["AssignPublicIp"] == "ENABLED"
     assert s["Target"]["RoleArn"].endswith(":role/weekly-models-dev-scheduler")
     assert s["Target"]["DeadLetterConfig"]["Arn"] == attrs["QueueArn"]
@@ -112,10 +108,10 @@ def test_second_deploy_changes_nothing(deployed, emulator, aws):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     cfn = aws("cloudformation")
     for stack in STACKS:
-        s = cfn.describe_stacks(StackName=f"weekly-models-dev-{stack}")["Stacks"][0]
+        s = cfn.describe_stacks(StackName=stack)["Stacks"][0]
         assert s["StackStatus"] == "CREATE_COMPLETE", stack
-    for model in MODELS:
-        arns = aws("ecs").list_task_definitions(familyPrefix=f"weekly-models-dev-{model}-model")["taskDefinitionArns"]
+    for m in MODELS.values():
+        arns = aws("ecs").list_task_definitions(familyPrefix=m.family)["taskDefinitionArns"]
         assert [a.rsplit(":", 1)[1] for a in arns] == ["1"], arns
 
 
@@ -129,47 +125,54 @@ def test_secret_is_stored_encrypted_and_never_printed(deployed, emulator, aws):
 
 
 def test_unknown_secret_name_is_refused(deployed, emulator):
-    result = make("secret", "ENV=local", "NAME=SLACK_TOKEN", port=emulator, stdin="x\n")
+    result = make("secret", "ENV=local", "NAME=SLACK_TOKEN", port=emulator, stdin="x\n")  # SLACK_API_TOKEN is
     assert result.returncode != 0
     assert "not a secret any model of dev reads" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_run_starts_one_task_per_press_and_status_shows_it(deployed, emulator, aws):
-    first = make("run", "MODEL=flu-flusion", port=emulator)
+    m = MODELS[OTHER]
+    first = make("run", f"MODEL={OTHER}", port=emulator)
     assert first.returncode == 0, first.stderr
     task = first.stdout.split("started: ", 1)[1].split()[0]
-    again = make("run", "MODEL=flu-flusion", port=emulator)
+    again = make("run", f"MODEL={OTHER}", port=emulator)
     assert again.returncode == 0 and f"already started this minute (not starting a second one): {task}" in again.stdout
     started = aws("ecs").describe_tasks(cluster="weekly-models-dev", tasks=[task])["tasks"][0]
-    assert started["taskDefinitionArn"].endswith("task-definition/weekly-models-dev-flu-flusion-model:1")
-    assert started["launchType"] == "FARGATE"
+    assert started["taskDefinitionArn"].endswith(f"task-definition/{m.family}:1")
+    assert started.get("launchType") == "FARGATE" or started.get("capacityProviderName") == m.capacity
     eni = {d["name"]: d.get("value") for d in started["attachments"][0]["details"]}
     subnets = aws("cloudformation").describe_stacks(StackName="weekly-models-dev-network")["Stacks"][0]["Outputs"]
     assert eni["subnetId"] in next(o["OutputValue"] for o in subnets if o["OutputKey"] == "SubnetIds")
     status = make("status", port=emulator)
     assert status.returncode == 0, status.stderr
-    (row,) = [line for line in status.stdout.splitlines() if line.startswith("flu-flusion ")]
-    assert "every Wednesday at 14:00 America/New_York" in row and "DISABLED" in row and "in ECS now" in row
+    (row,) = [line for line in status.stdout.splitlines() if line.startswith(f"{OTHER} ")]
+    assert describe(m.schedule.expression, m.schedule.timezone) in row and m.state in row and "in ECS now" in row
 
 
 def test_logs_prints_the_latest_runs_log(deployed, emulator, aws):
-    arns = aws("ecs").list_tasks(cluster="weekly-models-dev", family="weekly-models-dev-flu-flusion-model")["taskArns"]
+    family = MODELS[OTHER].family
+    arns = aws("ecs").list_tasks(cluster=DEV.cluster_name, family=family)["taskArns"]
     task_id = arns[0].rsplit("/", 1)[1]
     logs = aws("logs")
-    stream = f"ecs/weekly-models-dev-flu-flusion-model-container/{task_id}"
-    logs.create_log_stream(logGroupName="/ecs/weekly-models-dev-flu-flusion-model", logStreamName=stream)
-    logs.put_log_events(logGroupName="/ecs/weekly-models-dev-flu-flusion-model", logStreamName=stream,
-                        logEvents=[{"timestamp": 1795000000000, "message": "fitting UMass-flusion"}])
-    result = make("logs", "MODEL=flu-flusion", port=emulator)
+    stream = f"ecs/{family}-container/{task_id}"
+    logs.create_log_stream(logGroupName=f"/ecs/{family}", logStreamName=stream)
+    logs.put_log_events(logGroupName=f"/ecs/{family}", logStreamName=stream,
+                        logEvents=[{"timestamp": 1795000000000, "message": f"fitting {OTHER}"}])
+    result = make("logs", f"MODEL={OTHER}", port=emulator)
     assert result.returncode == 0, result.stderr
-    assert task_id in result.stdout and "fitting UMass-flusion" in result.stdout
+    assert task_id in result.stdout and f"fitting {OTHER}" in result.stdout
+    # The bare task ID the console shows works as well as the ARN.
+    bare = make("logs", f"MODEL={OTHER}", f"TASK={task_id}", port=emulator)
+    assert bare.returncode == 0, bare.stderr
+    assert f"task {arns[0]}" in bare.stdout and f"fitting {OTHER}" in bare.stdout
 
 
 def test_logs_and_run_say_clearly_what_is_wrong(deployed, emulator):
-    never = make("logs", "MODEL=covid-gbqr", port=emulator)
-    assert never.returncode != 0 and "covid-gbqr has never run in dev" in never.stderr
-    unknown = make("run", "MODEL=flu-ar3", port=emulator)
-    assert unknown.returncode != 0 and "MODEL=flu-ar3 is not a model of dev; known: covid-ar6-pooled" in unknown.stderr
+    never = make("logs", f"MODEL={NEVER}", port=emulator)
+    assert never.returncode != 0 and f"{NEVER} has never run in dev" in never.stderr
+    unknown = make("run", "MODEL=no-such-model", port=emulator)
+    assert unknown.returncode != 0
+    assert f"MODEL=no-such-model is not a model of dev; known: {', '.join(sorted(MODELS))}" in unknown.stderr
     missing = make("run", port=emulator)
     assert missing.returncode != 0 and "give the model, e.g. MODEL=" in missing.stderr
     for result in (never, unknown, missing):
@@ -195,23 +198,23 @@ def test_failure_events_reach_the_run_history_and_the_alert_topic(deployed, emul
     topic = "arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts"
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
     names = ["exit-1", "exit-0", "failed-to-start-cannot-pull", "user-stopped", "spot-interruption"]
+    model = MODELS[RUN]
     for name in names:
-        e = json.loads((FIXTURES / f"{name}.json").read_text())
+        e = ecs_event(name, model)
         answer = aws("events").put_events(Entries=[{"Source": e["source"], "DetailType": e["detail-type"],
                                                    "Detail": json.dumps(e["detail"]), "Resources": e["resources"]}])
         assert answer["FailedEntryCount"] == 0
     history = aws("logs").filter_log_events(logGroupName="/weekly-models/dev/runs")["events"]
     recorded = [json.loads(h["message"])["detail"]["stopCode"] for h in history]
-    assert sorted(recorded) == sorted(json.loads((FIXTURES / f"{n}.json").read_text())["detail"]["stopCode"]
-                                      for n in names)
+    assert sorted(recorded) == sorted(ecs_event(n, model)["detail"]["stopCode"] for n in names)
     messages = receive(sqs, queue, 3)
     assert all(m["version"] == "1.0" and m["source"] == "custom" for m in messages)  # Chatbot's custom shape
     said = sorted(m["content"]["description"].split(":")[0].split(".")[0] for m in messages)
     assert said == ["Fargate Spot took its capacity back while it ran", "It never started",
                     "Its container exited with code 1"]
-    assert {m["content"]["title"] for m in messages} == {"weekly-models dev: a run of flu-ar2 did not finish (dry run)"}
+    assert {m["content"]["title"] for m in messages} == {f"weekly-models dev: a run of {RUN} did not finish (dry run)"}
     status = make("status", port=emulator)
-    (row,) = [line for line in status.stdout.splitlines() if line.startswith("flu-ar2 ")]
+    (row,) = [line for line in status.stdout.splitlines() if line.startswith(f"{RUN} ")]
     # Four of the recorded runs stopped at the same moment; any of them is "the last run".
     assert "Wed 2026-11-25 14:02, 39 min" in row and "(dry run)" in row
 
@@ -223,8 +226,9 @@ def test_alerting_resources_are_deployed(deployed, aws):
     alarms = {a["AlarmName"]: a for a in aws("cloudwatch").describe_alarms(AlarmNamePrefix="weekly-models-dev")["MetricAlarms"]}
     # Per model: its dead-letter queue and its undelivered failure alerts; then Scheduler's two, the machines' two.
     assert len(alarms) == 2 * len(MODELS) + 4
-    dlq = alarms["weekly-models-dev-flu-ar2-model-failed-starts"]
-    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": "weekly-models-dev-flu-ar2-model-dlq"}]
+    family = MODELS[RUN].family
+    dlq = alarms[f"{family}-failed-starts"]
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": f"{family}-dlq"}]
     assert dlq["AlarmActions"] == ["arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts"]
     group = aws("scheduler").get_schedule_group(Name="weekly-models-dev")
     assert group["Name"] == "weekly-models-dev"
@@ -251,15 +255,15 @@ def test_the_silence_check_finds_recorded_runs_and_alerts_on_missing_ones(deploy
     sqs = aws("sqs")
     queue = sqs.get_queue_url(QueueName="alert-inbox")["QueueUrl"]
     receive(sqs, queue, 10, seconds=2)  # whatever is left over
-    due = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
-    assert silence_check(aws, "flu-ar2", due)["status"] == "SUCCEEDED"
-    assert receive(sqs, queue, 1, seconds=3) == []  # flu-ar2 ran (its failures were recorded): nothing to say
-    assert silence_check(aws, "covid-gbqr", due)["status"] == "SUCCEEDED"
+    due = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    assert silence_check(aws, RUN, due)["status"] == "SUCCEEDED"
+    assert receive(sqs, queue, 1, seconds=3) == []  # it ran (its failures were recorded): nothing to say
+    assert silence_check(aws, NEVER, due)["status"] == "SUCCEEDED"
     (alert,) = receive(sqs, queue, 1)
-    assert alert["content"]["title"] == "weekly-models dev: covid-gbqr did not run when it was due"
+    assert alert["content"]["title"] == f"weekly-models dev: {NEVER} did not run when it was due"
     # dev's schedules are DISABLED, so on AWS its check never fires; started by hand it reads the
     # deployed schedule and says it is disabled as configured.
-    assert "weekly-models-dev-covid-gbqr-model is DISABLED, as the configuration says" in \
+    assert f"{MODELS[NEVER].family} is DISABLED, as the configuration says" in \
         alert["content"]["description"]
 
 

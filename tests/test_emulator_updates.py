@@ -14,16 +14,14 @@ revision.
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from conftest import ROOT, make
+from conftest import ROOT, a_model, bump_image, make, repo_copy, tool
 
 pytestmark = pytest.mark.emulator
 
@@ -224,7 +222,7 @@ def metric_filters(s: Seen) -> list[dict]:
 
 
 def utc(year: int) -> datetime:
-    return datetime(year, 1, 1, tzinfo=timezone.utc)
+    return datetime(year, 1, 1, tzinfo=UTC)
 
 
 # --- the table: one row per modelled property ---------------------------------------------------
@@ -638,33 +636,21 @@ def test_get_att_reads_each_types_attributes(aws):
 
 
 def test_an_image_bump_moves_the_schedule_to_the_new_revision(emulator, aws, tmp_path):
-    """The dev configuration deployed; a copy with flu-ar2's image one minor tag on, launched with Sceptre."""
+    """The dev configuration deployed; a copy with one model's image one tag on, launched with Sceptre."""
     deployed = make("deploy", port=emulator)
     assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
-    for folder in ("config", "models", "templates", "prices"):
-        shutil.copytree(ROOT / folder, tmp_path / folder, symlinks=True)
-    model = tmp_path / "models" / "flu-ar2.yaml"
-    text = model.read_text()
-    found = re.search(r"reichlab/flu_ar2:(\d+)\.(\d+)\b", text)
-    assert found, f"no reichlab/flu_ar2:<major>.<minor> image in {model}:\n{text}"
-    image = f"reichlab/flu_ar2:{found[1]}.{int(found[2]) + 1}"
-    bumped = text.replace(found[0], image)
-    assert bumped != text, f"the image bump changed nothing in {model}"
-    model.write_text(bumped)
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{emulator}", AWS_ACCESS_KEY_ID="testing",
-               AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-    launched = subprocess.run([str(ROOT / ".venv" / "bin" / "sceptre"), "--no-colour", "launch", "-y",
-                               "dev/models/flu-ar2.yaml"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=300)
+    model = a_model("dev")
+    repo = repo_copy(tmp_path / "repo")
+    image = bump_image(repo, model.name)
+    launched = tool("sceptre", "--no-colour", "launch", "-y", f"dev/models/{model.name}.yaml", cwd=repo,
+                    endpoint=f"http://127.0.0.1:{emulator}")
     assert launched.returncode == 0, launched.stdout[-3000:] + launched.stderr[-3000:]
 
-    family = "weekly-models-dev-flu-ar2-model"
+    family = model.family
     target = aws("scheduler").get_schedule(Name=family, GroupName="weekly-models-dev")["Target"]
     revision = target["EcsParameters"]["TaskDefinitionArn"]
     assert revision.endswith(f"task-definition/{family}:2"), revision
-    stack = aws("cloudformation").describe_stacks(StackName="weekly-models-dev-models-flu-ar2")["Stacks"][0]
+    stack = aws("cloudformation").describe_stacks(StackName=f"weekly-models-dev-models-{model.name}")["Stacks"][0]
     assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["TaskDefinitionArn"] == revision
     ecs = aws("ecs")
     assert ecs.describe_task_definition(taskDefinition=revision)["taskDefinition"]["containerDefinitions"][0][

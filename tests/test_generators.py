@@ -1,24 +1,23 @@
-"""Generator behaviour the five real models do not exercise: existing VPC, Spot, season dates,
-task roles. Each builds from a typed spec, as Sceptre's entry points do."""
+"""Generator behaviour the real models do not exercise: existing VPC, Spot, season dates,
+task roles. Each builds from a stack resolved from its sceptre_user_data, as Sceptre's entry points do."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import yaml
+from conftest import stack_for
 
-from generators import build, render_spec
-from wm.config.files import _SceptreYaml
-from wm.config.schema import resolve
+from generators import build, render
+from wm.config.yaml import read_template
 
 MODEL = {"image": "reichlab/flu_ar2:1.2", "variables": {"MODEL_NAME": "UMass-AR2"}}
 
 
 def template(stack: str, environment=None, model=None, now=None) -> dict:
-    data = {"project": {}, "environment": environment or {}, "stack": stack}
+    data = {"project": {}, "environment": environment or {}}
     if model is not None:
         data["model"] = model
-    return yaml.load(render_spec(resolve(stack, data, now=now)), Loader=_SceptreYaml)  # noqa: S506
+    return read_template(render(stack_for(stack, data, now=now)))
 
 
 def test_existing_vpc_creates_only_the_security_group():
@@ -26,9 +25,9 @@ def test_existing_vpc_creates_only_the_security_group():
                                               "existing_subnet_ids": ["subnet-0aaa1111", "subnet-0bbb2222"]}})
     assert [r["Type"] for r in t["Resources"].values()] == ["AWS::EC2::SecurityGroup"]
     assert t["Resources"]["TaskSecurityGroup"]["Properties"]["VpcId"] == "vpc-0abc12345"
-    spec = resolve("prod/network", {"project": {}, "stack": "prod/network", "environment": {"network": {
+    stack = stack_for("prod/network", {"project": {}, "environment": {"network": {
         "existing_vpc_id": "vpc-0abc12345", "existing_subnet_ids": ["subnet-0aaa1111", "subnet-0bbb2222"]}}})
-    outputs = build(spec).to_dict()["Outputs"]
+    outputs = build(stack).to_dict()["Outputs"]
     assert outputs["SubnetIds"]["Value"] == {"Fn::Join": [",", ["subnet-0aaa1111", "subnet-0bbb2222"]]}
     assert outputs["VpcId"]["Value"] == "vpc-0abc12345"
 
@@ -55,7 +54,7 @@ def test_spot_uses_a_capacity_provider_strategy_instead_of_a_launch_type():
 
 
 def test_season_dates_are_local_midnights_in_utc():
-    before_the_season = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
+    before_the_season = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
     t = template("dev/models/flu-ar2", model={**MODEL, "schedule": {
         "start_date": "2026-10-01", "end_date": "2027-01-31", "flexible_window_minutes": None}},
         now=before_the_season)

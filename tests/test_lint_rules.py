@@ -1,7 +1,8 @@
 """The project's cfn-lint rules (wm/lint/cfn_rules) against their fixtures (tests/fixtures/lint).
 
-cfn-lint runs as `make lint` runs it (`--append-rules wm/lint/cfn_rules --include-checks I`), in a
-subprocess, once over every fixture; each fixture is then checked on its own:
+cfn-lint runs with the options `make lint` gives it through `wm cfn-lint` (wm/lint/cfn.py: the
+project's rules appended, informational checks included), in a subprocess, once over every
+fixture; each fixture is then checked on its own:
 good*.yaml gives no finding at all, bad*.yaml gives findings of its folder's rule and no other.
 """
 
@@ -88,9 +89,16 @@ def test_the_rules_load_and_every_rule_has_good_and_bad_fixtures():
     assert folders <= RULE_IDS, f"fixture folders without a rule: {sorted(folders - RULE_IDS)}"
 
 
-def test_make_lint_runs_the_project_rules():
+def test_make_lint_runs_the_project_rules(monkeypatch):
     lint = re.search(r"^lint:.*?(?=^\S)", (ROOT / "Makefile").read_text(), re.MULTILINE | re.DOTALL)
-    assert lint and "cfn-lint --append-rules wm/lint/cfn_rules " in lint.group(0)
+    assert lint and re.search(r"\$\(WM\) cfn-lint build\b", lint.group(0)), "make lint no longer runs wm cfn-lint"
+    # What `wm cfn-lint` runs finds every project rule's bad fixture (in this process: no fork).
+    from wm.lint import cfn
+
+    monkeypatch.setenv("WM_LINT_NOW", LINT_NOW)
+    bad = [sorted((FIXTURES / rule_id).glob("bad*.yaml"))[0] for rule_id in sorted(RULE_IDS)]
+    found, _ = cfn.lint(bad, workers=1)
+    assert {m.group(1) for line in found if (m := re.search(r": ([EWI]\d{4}) ", line))} == RULE_IDS, found
 
 
 @pytest.mark.parametrize("fixture", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -1,15 +1,15 @@
-"""The plan formatter and the stateful-replacement detection, on recorded change-set answers."""
+"""The plan: its formatter, stateful-replacement detection and change-set paging on recorded answers;
+stack policies; drift in words; the command-line refusals that need no AWS."""
 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from conftest import ROOT
 
 from wm.config import names as naming
-from wm.deploy import plan
+from wm.deploy import drift, plan, protect
 
 FIXTURES = ROOT / "tests" / "fixtures" / "change-sets"
 
@@ -96,7 +96,7 @@ def test_an_interrupted_write_keeps_the_previous_plan(tmp_path, monkeypatch):
 def test_stack_policy_denies_replacing_or_deleting_data_only():
     template = {"Resources": {"LogGroup": {"Type": "AWS::Logs::LogGroup"}, "DeadLetterQueue": {"Type": "AWS::SQS::Queue"},
                               "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition"}}}
-    policy = json.loads(plan.stack_policy(template))
+    policy = json.loads(protect.stack_policy(template))
     allow, deny = policy["Statement"]
     assert allow == {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}
     assert deny["Effect"] == "Deny" and deny["Action"] == ["Update:Replace", "Update:Delete"]
@@ -113,13 +113,12 @@ def test_a_stack_stuck_in_a_failed_state_says_how_to_recover(status, hint):
     assert status in text and hint in text
 
 
-def test_prod_is_never_planned_or_deployed_from_a_dirty_tree(monkeypatch, capsys):
-    from wm import cli
+def test_prod_is_never_planned_from_a_dirty_tree(monkeypatch, capsys):
+    from wm import cli, project
 
-    monkeypatch.setattr(cli, "git_commit", lambda: "0123abc-dirty")
-    for command in ("plan", "apply"):
-        assert cli.main([command, "prod"]) == 7
-        assert "uncommitted changes: prod is planned and deployed only from a commit" in capsys.readouterr().err
+    monkeypatch.setattr(project, "commit", lambda where: "0123abc-dirty")
+    assert cli.main(["plan", "prod"]) == 7
+    assert "uncommitted changes: prod is planned and deployed only from a commit" in capsys.readouterr().err
 
 
 def test_destroying_prod_needs_its_name_typed_back(monkeypatch, capsys):
@@ -131,13 +130,93 @@ def test_destroying_prod_needs_its_name_typed_back(monkeypatch, capsys):
     assert cli.main(["confirm-destroy", "prod", "--confirm", "dev"]) == 9
 
 
-def test_a_plan_from_another_commit_is_not_applied(monkeypatch, capsys, tmp_path):
-    from wm import cli
+# --- change sets come in pages -----------------------------------------------------------------------
 
-    monkeypatch.setattr(cli, "git_commit", lambda: "bbbb")
-    monkeypatch.setattr(cli, "ROOT", tmp_path)
-    shutil.copytree(ROOT / "config", tmp_path / "config", symlinks=True)
-    shutil.copytree(ROOT / "models", tmp_path / "models")
-    plan.save([], "dev", "aaaa", tmp_path / "build")
-    assert cli.main(["apply", "dev", "--yes"]) == 8
-    assert "the plan was made at aaaa, the work tree is now at bbbb" in capsys.readouterr().err
+class FakeStack:
+    external_name = "weekly-models-prod-models-x"
+    name = "prod/models/x"
+
+
+def test_every_page_of_a_change_set_is_read(monkeypatch):
+    """CloudFormation pages DescribeChangeSet's changes; a plan that read one page would hide the rest."""
+    pages = {None: {"Status": "CREATE_COMPLETE", "Changes": [{"n": 1}], "NextToken": "a"},
+             "a": {"Status": "CREATE_COMPLETE", "Changes": [{"n": 2}], "NextToken": "b"},
+             "b": {"Status": "CREATE_COMPLETE", "Changes": [{"n": 3}]}}
+    calls = []
+
+    def call(stack, service, command, **kwargs):
+        calls.append(kwargs.get("NextToken"))
+        return {**pages[kwargs.get("NextToken")]}
+
+    monkeypatch.setattr(plan.stacks, "call", call)
+    answer = plan.describe_change_set(FakeStack(), "cs")
+    assert [c["n"] for c in answer["Changes"]] == [1, 2, 3] and calls == [None, "a", "b"]
+
+
+def test_a_change_set_still_being_made_is_waited_for_then_given_up(monkeypatch):
+    states = iter(["CREATE_PENDING", "CREATE_IN_PROGRESS", "CREATE_COMPLETE"])
+    monkeypatch.setattr(plan.stacks, "call", lambda *a, **k: {"Status": next(states), "Changes": []})
+    assert plan.describe_change_set(FakeStack(), "cs", poll=0)["Status"] == "CREATE_COMPLETE"
+    monkeypatch.setattr(plan.stacks, "call", lambda *a, **k: {"Status": "CREATE_IN_PROGRESS"})
+    with pytest.raises(plan.PlanError, match="still CREATE_IN_PROGRESS after 0 s"):
+        plan.describe_change_set(FakeStack(), "cs", timeout=0, poll=0)
+
+
+def test_old_change_sets_are_found_on_every_page(monkeypatch):
+    pages = {None: {"Summaries": [{"ChangeSetName": "a"}], "NextToken": "t"},
+             "t": {"Summaries": [{"ChangeSetName": "wm-plan-weekly-models-prod-models-x"}]}}
+    monkeypatch.setattr(plan.stacks, "call", lambda stack, service, command, **k: pages[k.get("NextToken")])
+    assert plan._existing_change_sets(FakeStack()) == ["a", "wm-plan-weekly-models-prod-models-x"]
+
+
+# --- drift, in words --------------------------------------------------------------------------------
+
+def test_drift_names_each_changed_resource_and_property():
+    response = {"StackResourceDrifts": [
+        {"LogicalResourceId": "Schedule", "ResourceType": "AWS::Scheduler::Schedule",
+         "StackResourceDriftStatus": "MODIFIED",
+         "PropertyDifferences": [{"PropertyPath": "/State", "ExpectedValue": "ENABLED", "ActualValue": "DISABLED"}]},
+        {"LogicalResourceId": "DeadLetterQueue", "ResourceType": "AWS::SQS::Queue",
+         "StackResourceDriftStatus": "DELETED"},
+        {"LogicalResourceId": "LogGroup", "ResourceType": "AWS::Logs::LogGroup", "StackResourceDriftStatus": "IN_SYNC"}]}
+    lines, n = drift.lines("prod/models/x", "DETECTION_COMPLETE", response)
+    assert n == 2
+    assert lines == ["prod/models/x: DeadLetterQueue (AWS::SQS::Queue) DELETED",
+                     "prod/models/x: Schedule (AWS::Scheduler::Schedule) MODIFIED",
+                     "    /State: code says 'ENABLED', AWS has 'DISABLED'"]
+
+
+@pytest.mark.parametrize("detection,words", [
+    ("DETECTION_COMPLETE", "prod/x: matches the code"),
+    ("STACK_DOES_NOT_EXIST", "prod/x: not deployed"),
+    ("TIMED_OUT", "did not finish in five minutes"),
+    ("DETECTION_FAILED", "could not check every resource"),
+])
+def test_drift_says_what_it_found_when_nothing_drifted(detection, words):
+    lines, n = drift.lines("prod/x", detection, {"StackResourceDrifts": []})
+    assert n == 0 and words in lines[0]
+
+
+def test_drift_goes_through_sceptre_for_every_stack_and_counts(monkeypatch):
+    answers = {"a": ("DETECTION_COMPLETE", {"StackResourceDrifts": []}),
+               "b": ("DETECTION_COMPLETE", {"StackResourceDrifts": [
+                   {"LogicalResourceId": "R", "ResourceType": "T", "StackResourceDriftStatus": "MODIFIED"}]})}
+
+    class Actions:
+        def __init__(self, stack):
+            self.stack = stack
+
+        def drift_show(self, drifted):
+            assert drifted is True  # only what differs
+            return answers[self.stack.name]
+
+    class S:
+        def __init__(self, name):
+            self.name = name
+
+    from wm.deploy import stacks
+
+    monkeypatch.setattr(stacks, "actions", Actions)
+    shown = []
+    assert drift.detect([S("a"), S("b")], shown.append) == 1
+    assert shown == ["a: matches the code", "b: R (T) MODIFIED"]

@@ -8,7 +8,7 @@ import pytest
 
 from wm.config.schedules import describe, next_runs
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 WEEKLY = "cron(0 14 ? * WED *)"
 
 
@@ -40,10 +40,20 @@ def test_season_window_limits_the_runs():
     ("cron(30 9 ? * MON,WED *)", "UTC", "every Monday and Wednesday at 09:30 UTC"),
     ("cron(0 6 ? * 2-6 *)", "Europe/Berlin", "every Monday, Tuesday, Wednesday, Thursday and Friday at 06:00 Europe/Berlin"),
     ("cron(15 8 * * ? *)", "UTC", "every day at 08:15 UTC"),
-    ("cron(0 12 1 * ? *)", "UTC", "on day 1 of every month at 12:00 UTC"),
+    ("cron(0 12 1 * ? *)", "UTC", "on day 1 of the month at 12:00 UTC"),
     ("rate(7 days)", "UTC", "every 7 days (counted from when the schedule was created)"),
     ("at(2026-12-02T14:00:00)", "America/New_York", "once, on 2026-12-02 at 14:00 America/New_York"),
-    ("cron(0/15 * ? * MON *)", "UTC", "cron(0/15 * ? * MON *) in UTC"),
+    # Every valid expression has words now (no falling back to the expression itself).
+    ("cron(0/15 * ? * MON *)", "UTC", "every Monday at minute 0, 15, 30 and 45 of every hour UTC"),
+    ("cron(0 9 L * ? *)", "UTC", "on the last day of the month at 09:00 UTC"),
+    ("cron(0 9 LW * ? *)", "UTC", "on the last weekday of the month at 09:00 UTC"),
+    ("cron(0 9 15W * ? *)", "UTC", "on the weekday nearest the 15th of the month at 09:00 UTC"),
+    ("cron(0 9 ? * 6L *)", "UTC", "on the last Friday of the month at 09:00 UTC"),
+    ("cron(0 9 ? * 2#1 *)", "UTC", "on the 1st Monday of the month at 09:00 UTC"),
+    ("cron(0 9 ? * TUE#3 *)", "UTC", "on the 3rd Tuesday of the month at 09:00 UTC"),
+    ("cron(0 14 ? OCT-DEC,JAN WED 2027)", "America/New_York",
+     "every Wednesday at 14:00 America/New_York, in January, October, November and December, in 2027"),
+    ("cron(0 14 ? * WED 2027-2029)", "UTC", "every Wednesday at 14:00 UTC, in 2027-2029"),
 ])
 def test_in_words(expression, tz, words):
     assert describe(expression, tz) == words
@@ -54,6 +64,14 @@ def test_special_cron_days():
     assert [r.date().isoformat() for r in next_runs("cron(0 9 ? * 2#1 *)", "UTC", utc(2027, 2, 2), 2)] == \
         ["2027-03-01", "2027-04-05"]  # first Monday of the month
     assert [r.minute for r in next_runs("cron(0/20 10 ? * * *)", "UTC", utc(2027, 1, 1), 3)] == [0, 20, 40]
+    # 15W: 2027-05-15 is a Saturday -> Friday 14th; 2027-08-15 a Sunday -> Monday 16th.
+    assert [r.date().isoformat() for r in next_runs("cron(0 9 15W 5,8 ? *)", "UTC", utc(2027, 1, 1), 2)] == \
+        ["2027-05-14", "2027-08-16"]
+    # 1W on a Saturday stays in the month: 2027-05-01 -> Monday 3rd; LW of 2027-10 (31st a Sunday) -> Friday 29th.
+    assert next_runs("cron(0 9 1W 5 ? *)", "UTC", utc(2027, 1, 1), 1)[0].day == 3
+    assert next_runs("cron(0 9 LW 10 ? *)", "UTC", utc(2027, 1, 1), 1)[0].day == 29
+    # 6L: the last Friday; 2027-04-30 is one.
+    assert next_runs("cron(0 9 ? 4 6L *)", "UTC", utc(2027, 1, 1), 1)[0].date().isoformat() == "2027-04-30"
 
 
 def test_rate_and_at():

@@ -13,26 +13,30 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+from conftest import stack_for
 
-from generators import build, render_spec
+from generators import build, render
 from wm.config.schedules import START_DATE_MARGIN
-from wm.config.schema import resolve
 from wm.operations.runs import next_run_words
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SEASON = {"start_date": "2026-10-01", "end_date": "2027-06-30"}
 START = dt.datetime(2026, 10, 1, 4, 0, tzinfo=UTC)   # local midnight, New York in summer time
 END = dt.datetime(2027, 7, 1, 4, 0, tzinfo=UTC)      # the end of June 30
 
 
-def spec(now, state="ENABLED", schedule=SEASON):
-    data = {"project": {}, "environment": {"schedule_state": state}, "stack": "prod/models/flu-ar2",
+def stack(now, state="ENABLED", schedule=SEASON):
+    data = {"project": {}, "environment": {"schedule_state": state},
             "model": {"image": "reichlab/flu_ar2:1.2", "schedule": schedule}}
-    return resolve("prod/models/flu-ar2", data, now=now)
+    return stack_for("prod/models/flu-ar2", data, now=now)
+
+
+def model(now, **kw):
+    return stack(now, **kw).model
 
 
 def schedules(now, **kw) -> list[dict]:
-    resources = build(spec(now, **kw)).to_dict()["Resources"]
+    resources = build(stack(now, **kw)).to_dict()["Resources"]
     return [resources["Schedule"]["Properties"], resources["SilenceCheckSchedule"]["Properties"]]
 
 
@@ -57,10 +61,10 @@ def test_a_start_date_sent_is_always_in_the_future_by_the_margin():
 
 
 def test_the_notes_say_what_happened():
-    assert spec(START - dt.timedelta(days=30)).season.note is None
-    began = spec(START + dt.timedelta(days=1)).season.note
+    assert model(START - dt.timedelta(days=30)).season.note is None
+    began = model(START + dt.timedelta(days=1)).season.note
     assert "began on 2026-10-01" in began and "StartDate is no longer sent" in began
-    ended = spec(END + dt.timedelta(days=1)).season.note
+    ended = model(END + dt.timedelta(days=1)).season.note
     assert "ended on 2027-06-30" in ended and "DISABLED" in ended
 
 
@@ -71,12 +75,12 @@ def test_a_disabled_environment_stays_disabled_whatever_the_season():
 
 def test_the_same_moment_renders_the_same_bytes():
     now = START + dt.timedelta(days=3)
-    assert render_spec(spec(now)) == render_spec(spec(now))
+    assert render(stack(now)) == render(stack(now))
 
 
 def test_no_season_renders_no_dates_and_no_note():
-    s = spec(START, schedule={})
-    assert s.season.note is None
+    m = model(START, schedule={})
+    assert m.season.note is None
     assert all("StartDate" not in p and "EndDate" not in p for p in schedules(START, schedule={}))
 
 
@@ -95,20 +99,20 @@ def deployed(props: dict) -> dict:
 
 def test_status_says_the_season_has_not_begun():
     now = START - dt.timedelta(days=30)
-    words = next_run_words(deployed(schedules(now)[0]), spec(now), now, NY)
+    words = next_run_words(deployed(schedules(now)[0]), model(now), now, NY)
     assert words == "Wed 2026-10-07 14:00 (the season starts 2026-10-01)"
 
 
 def test_status_says_the_season_is_over_even_before_a_redeploy():
     before, after = END - dt.timedelta(days=3), END + dt.timedelta(days=3)
     still_enabled = deployed(schedules(before)[0])  # deployed during the season, never since
-    words = next_run_words(still_enabled, spec(after), after, NY)
+    words = next_run_words(still_enabled, model(after), after, NY)
     assert words.startswith("none: the season ended 2027-06-30")
 
 
 def test_status_tells_a_hand_disabled_schedule_from_a_configured_one():
     now = START + dt.timedelta(days=3)
     by_hand = {**deployed(schedules(now)[0]), "State": "DISABLED"}
-    assert "DISABLED in AWS though the configuration enables it" in next_run_words(by_hand, spec(now), now, NY)
+    assert "DISABLED in AWS though the configuration enables it" in next_run_words(by_hand, model(now), now, NY)
     configured = deployed(schedules(now, state="DISABLED")[0])
-    assert next_run_words(configured, spec(now, state="DISABLED"), now, NY).startswith("none: DISABLED by configuration")
+    assert next_run_words(configured, model(now, state="DISABLED"), now, NY).startswith("none: DISABLED by configuration")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from conftest import ROOT, free_port, make
+from conftest import a_model, environment, free_port, make
 
-from wm.config import files as loader
+from wm.config import names
 
 pytestmark = pytest.mark.emulator
 
@@ -46,7 +46,11 @@ def test_smoke_passes_what_the_emulator_models_and_skips_the_rest_with_the_reaso
     assert {name for name, (r, _) in table.items() if r == "PASS"} == set(CAN_MODEL)
     for name, why in CANNOT.items():
         assert table[name][0] == "SKIP" and why in table[name][1], (name, table[name])
-    assert "6 passed, 0 failed, 4 skipped" in result.stdout
+    assert f"{len(CAN_MODEL)} passed, 0 failed, {len(CANNOT)} skipped" in result.stdout
+    # make smoke runs the first model and checks every model's silence check.
+    assert f"with model {a_model('dev').name}" in result.stdout
+    assert f"{len(environment('dev').models)} silence checks match their schedules" in \
+        table["silence checks deployed with every model"][1]
 
 
 def test_smoke_leaves_nothing_of_its_own(smoke):
@@ -54,9 +58,10 @@ def test_smoke_leaves_nothing_of_its_own(smoke):
     aws = lambda s: boto3.client(s, endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",  # noqa: E731
                                  aws_access_key_id="testing", aws_secret_access_key="testing")
     assert [q for q in aws("sqs").list_queues().get("QueueUrls", []) if "-smoke-" in q] == []
-    topic = "arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts"
+    account = aws("sts").get_caller_identity()["Account"]
+    topic = f"arn:aws:sns:{environment('dev').region}:{account}:{names.alert_topic('dev')}"
     assert aws("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
-    model = loader.load(ROOT, "dev").models[0]
+    model = a_model("dev")  # the one smoke ran
     active = aws("ecs").list_task_definitions(familyPrefix=model.family, status="ACTIVE")["taskDefinitionArns"]
     assert [a.rsplit(":", 1)[1] for a in active] == ["1"]  # the one-off revision is gone, the deployed one kept
 

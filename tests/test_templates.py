@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ENVS
+from conftest import ENVS, environment, models
 
-from wm.config import checks as rules
+from wm.config import checks
 from wm.lint import reference
 
 STATEFUL = {"AWS::Logs::LogGroup", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SSM::Parameter",
@@ -38,6 +38,15 @@ def as_list(v):
     return v if isinstance(v, list) else [v]
 
 
+def model_of(path: str):
+    """The model a rendered model stack ('<env>/models/<name>') deploys."""
+    return environment(path.split("/")[0]).stacks[path].model
+
+
+def fleet_size() -> int:
+    return sum(len(models(env)) for env in ENVS)
+
+
 def test_every_environment_and_stack_kind_is_rendered(templates):
     for env in ENVS:
         kinds = {p.split("/")[1] for p in templates if p.startswith(env + "/")}
@@ -53,14 +62,14 @@ def test_no_inbound_rule_anywhere(templates):
 def test_security_group_allows_only_https_out(templates):
     groups = list(resources(templates, "AWS::EC2::SecurityGroup"))
     assert groups
-    for path, logical, r in groups:
+    for path, _, r in groups:
         egress = r["Properties"]["SecurityGroupEgress"]
         assert [(e["IpProtocol"], e["FromPort"], e["ToPort"]) for e in egress] == [("tcp", 443, 443)], path
 
 
 def test_no_nat_gateway_and_tasks_get_a_public_ip(templates):
     assert not list(resources(templates, "AWS::EC2::NatGateway"))
-    for path, logical, r in resources(templates, "AWS::Scheduler::Schedule"):
+    for path, _, r in resources(templates, "AWS::Scheduler::Schedule"):
         if "EcsParameters" not in r["Properties"]["Target"]:
             continue  # the silence check starts a state machine, not a task
         net = r["Properties"]["Target"]["EcsParameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]
@@ -88,7 +97,7 @@ def test_no_aws_managed_policies(templates):
 def test_pass_role_is_conditioned_and_scoped(templates):
     passes = [(p, lg, st) for p, lg, st in policy_statements(templates) if "iam:PassRole" in as_list(st["Action"])]
     assert len(passes) == len(ENVS)  # one scheduler role per environment
-    for path, logical, st in passes:
+    for path, _, st in passes:
         assert st["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}, path
         env = path.split("/")[0]
         for resource in as_list(st["Resource"]):
@@ -108,7 +117,7 @@ def test_run_task_is_limited_to_the_environment_and_its_cluster(templates):
 def test_every_container_logs_with_awslogs_non_blocking(templates):
     containers = [(p, c) for p, _, r in resources(templates, "AWS::ECS::TaskDefinition")
                   for c in r["Properties"]["ContainerDefinitions"]]
-    assert len(containers) == 10  # five models, two environments
+    assert len(containers) == fleet_size()  # one per model and environment
     for path, c in containers:
         log = c["LogConfiguration"]
         assert log["LogDriver"] == "awslogs", path
@@ -120,7 +129,7 @@ def test_task_definitions_are_fargate_linux_x86(templates):
         p = r["Properties"]
         assert p["RequiresCompatibilities"] == ["FARGATE"] and p["NetworkMode"] == "awsvpc"
         assert p["RuntimePlatform"] == {"CpuArchitecture": "X86_64", "OperatingSystemFamily": "LINUX"}
-        assert rules.fargate_size(int(p["Cpu"]), int(p["Memory"])) is None, path
+        assert checks.fargate_size(int(p["Cpu"]), int(p["Memory"])) is None, path
 
 
 def test_prod_has_no_dry_run_and_dev_has_it(templates):
@@ -134,17 +143,17 @@ def test_secrets_only_as_secrets_entries_from_the_environments_parameter_store(t
         env = path.split("/")[0]
         for c in r["Properties"]["ContainerDefinitions"]:
             plain = {e["Name"] for e in c.get("Environment", [])}
-            assert not [n for n in plain if rules.looks_secret(n)], path
+            assert not [n for n in plain if checks.looks_secret(n)], path
             secrets = {s["Name"]: s["ValueFrom"] for s in c["Secrets"]}
-            assert set(secrets) == {"SLACK_API_TOKEN", "GIT_CREDENTIALS", "GH_TOKEN"}
+            assert secrets and set(secrets) == set(model_of(path).secrets), path
             for name, ref in secrets.items():
                 assert str(ref).endswith(f":parameter/weekly-models/{env}/{name}"), ref
 
 
 def test_the_stateful_resources_are_there_to_check(templates):
     kinds = [r["Type"] for _, _, r in resources(templates) if r["Type"] in STATEFUL]
-    assert kinds.count("AWS::SQS::Queue") == 10
-    assert kinds.count("AWS::Logs::LogGroup") == 12  # five models and the run history, two environments
+    assert kinds.count("AWS::SQS::Queue") == fleet_size()  # a dead-letter queue per model
+    assert kinds.count("AWS::Logs::LogGroup") == fleet_size() + len(ENVS)  # and a run history per environment
 
 
 @pytest.mark.parametrize("kind", sorted(STATEFUL))
@@ -158,15 +167,19 @@ def test_every_stateful_resource_has_explicit_deletion_policies(templates, kind)
 
 def test_log_retention_and_queue_encryption_are_explicit(templates):
     for path, _, r in resources(templates, "AWS::Logs::LogGroup"):
-        assert rules.log_retention(r["Properties"]["RetentionInDays"]) is None, path
+        assert checks.log_retention(r["Properties"]["RetentionInDays"]) is None, path
     for path, _, r in resources(templates, "AWS::SQS::Queue"):
         assert r["Properties"]["SqsManagedSseEnabled"] is True, path
 
 
 def test_schedules_enabled_in_prod_disabled_in_dev(templates):
+    assert environment("prod").settings.schedule_state == "ENABLED"
+    assert environment("dev").settings.schedule_state == "DISABLED"
     for path, logical, r in resources(templates, "AWS::Scheduler::Schedule"):
-        assert r["Properties"]["State"] == ("ENABLED" if path.startswith("prod/") else "DISABLED"), path
-        assert r["Properties"]["ScheduleExpressionTimezone"] == "America/New_York"
+        m = model_of(path)
+        # prod runs what its configuration and the model's season say; dev never runs on a schedule
+        assert r["Properties"]["State"] == (m.state if path.startswith("prod/") else "DISABLED"), path
+        assert r["Properties"]["ScheduleExpressionTimezone"] == m.schedule.timezone, path
         if logical == "Schedule":
             assert r["Properties"]["Target"]["DeadLetterConfig"]["Arn"] == "!GetAtt DeadLetterQueue.Arn"
 

@@ -6,10 +6,9 @@ import re
 import subprocess
 
 import yaml
-from conftest import ROOT
+from conftest import ROOT, stack_for
 
 from generators import build
-from wm.config.schema import resolve
 
 WORKFLOW = ROOT / ".github" / "workflows" / "weekly-models.yml"
 ACTIONLINT = ROOT / ".venv" / "bin" / "actionlint"
@@ -52,9 +51,8 @@ def test_aws_only_through_oidc_roles_never_stored_keys():
 
 
 def deployer(**deployer_spec) -> dict:
-    spec = resolve("account/deployer", {"stack": "account/deployer",
-                                        "deployer": {"github_repository": "reichlab/weekly-models", **deployer_spec}})
-    return build(spec).to_dict()["Resources"]
+    stack = stack_for("account/deployer", {"deployer": {"github_repository": "reichlab/weekly-models", **deployer_spec}})
+    return build(stack).to_dict()["Resources"]
 
 
 def statements(role: dict) -> list[dict]:

@@ -1,7 +1,8 @@
 """`wm`: the commands behind the Makefile. Run `make help` for the front door.
 
-Every command validates the configuration first and prints problems as
-`file: field: what is wrong; what would be right`, exiting 2 without a traceback.
+Every command resolves the configuration once (wm/config/resolve.py) and prints problems
+as `file: field: what is wrong; what would be right`, exiting 2 without a traceback,
+before any AWS call. Deploys, plans and drift go through Sceptre (wm/deploy/).
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ import functools
 import getpass
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from generators import build, render_spec
-from wm.config import files as loader
+from generators import render
+from wm import project
 from wm.config import names as naming
-from wm.config.schema import ConfigError, ModelStack
+from wm.config import resolve
+from wm.config.model import Environment
+from wm.config.problems import ConfigError
 from wm.operations import runs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = project.root()
 CONFIG_ENVS = {"local": "dev", "dev": "dev", "prod": "prod", "account": "account"}
 
 
@@ -42,47 +46,61 @@ def _config_env(env: str) -> str:
     return CONFIG_ENVS[env]
 
 
-def _load(env: str, root: Path | None = None, now=None) -> loader.Environment:
+def _load(env: str, root: Path | None = None, now=None, graph: bool = False) -> Environment:
     try:
-        return loader.load(root or ROOT, _config_env(env), now=now)
+        return resolve.load(root or ROOT, _config_env(env), now=now, graph=graph)
     except ConfigError as err:
         lines = "\n".join(f"  {p}" for p in err.problems)
-        raise Failure(f"configuration problems ({len(err.problems)}), nothing was rendered or deployed:\n{lines}", 2)
+        raise Failure(f"configuration problems ({len(err.problems)}), nothing was rendered or deployed:\n{lines}", 2) from None
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _warn(e: Environment) -> None:
+    for w in e.warnings:
+        print(f"  warning: {w}")
 
 
 def cmd_validate(args) -> None:
-    e = _load(args.env)
-    print(f"{e.name}: {len(e.stacks)} stacks valid ({len(e.models)} models)")
+    e = _load(args.env, graph=True)  # Sceptre's reading of the same files must agree
+    print(f"{e.name}: {_count(len(e.stacks), 'stack')} valid ({_count(len(e.models), 'model')})")
     for p in e.placeholders:
         print(f"  still to set before deploying to AWS: {p}")
-    for m in e.models:
-        if m.season.note:
-            print(f"  note: models/{m.name}.yaml: {m.season.note}")
+    _warn(e)
+    for note in e.notes:
+        print(f"  note: {note}")
 
 
-def render_env(env: str, out: Path, root: Path | None = None, now=None) -> list[Path]:
-    """Write every stack's template to out/<env>/<stack path>.yaml, as deployed at `now` (default: the
-    current time); returns the files written."""
-    e = _load(env, root, now)
+def render_env(e: Environment, out: Path) -> list[Path]:
+    """Write every stack's template to out/<env>/<stack path>.yaml; returns the files written."""
     target = out / e.name
     if target.exists():
         shutil.rmtree(target)  # no stale template of a removed model survives
     written = []
-    for path, spec in e.stacks.items():
+    for path, stack in e.stacks.items():
         file = out / f"{path}.yaml"
         file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(render_spec(spec))
+        file.write_text(render(stack))
         written.append(file)
     return written
 
 
+def _shown(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 def cmd_render(args) -> None:
+    """Every environment named, in one process (each read and checked once)."""
     root = Path(args.root).resolve()
-    now = loader.docs_moment(root) if args.as_of_docs else None
-    files = render_env(args.env, Path(args.out), root=root, now=now)
-    target = Path(args.out).resolve() / _config_env(args.env)
-    shown = target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target
-    print(f"rendered {len(files)} templates to {shown}/")
+    now = resolve.docs_moment(root) if args.as_of_docs else None
+    for env in args.env:
+        e = _load(env, root, now)
+        files = render_env(e, Path(args.out))
+        _warn(e)
+        print(f"rendered {_count(len(files), 'template')} to {_shown(Path(args.out) / e.name)}/")
 
 
 def cmd_deployable(args) -> None:
@@ -107,7 +125,7 @@ def _client(service: str, root: Path, endpoint: str | None):
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, region_name=loader.project_region(root),
+    return boto3.client(service, region_name=resolve.project_region(root),
                         config=Config(connect_timeout=3, read_timeout=30,
                                       retries={"max_attempts": 2, "mode": "standard"}))
 
@@ -133,7 +151,7 @@ def cmd_aws_check(args) -> None:
     try:
         who = _boto("sts").get_caller_identity()
     except (BotoCoreError, ClientError) as err:
-        raise Failure(f"AWS did not accept the credentials: {err}. {how}", 4)
+        raise Failure(f"AWS did not accept the credentials: {err}. {how}", 4) from None
     print(f"deploying {args.env} as {who['Arn']} (account {who['Account']})")
 
 
@@ -151,7 +169,7 @@ def cmd_emulator_wait(args) -> None:
             if time.monotonic() > deadline:
                 port = args.endpoint.rsplit(":", 1)[-1]
                 raise Failure(f"the local AWS emulator at {args.endpoint} is not answering ({err}). "
-                              f"Start it with: make emulator-start (its log: .emulator/server-{port}.log)", 5)
+                              f"Start it with: make emulator-start (its log: .emulator/server-{port}.log)", 5) from None
             time.sleep(0.2)
 
 
@@ -163,7 +181,9 @@ def _require_endpoint(endpoint: str | None) -> None:
 
 def missing_resources(template: str, created: set[str]) -> list[tuple[str, str]]:
     """(type, logical ID) of every resource of `template` that is not among `created`."""
-    resources = loader.read_template(template)["Resources"]
+    from wm.config.yaml import read_template
+
+    resources = read_template(template)["Resources"]
     return sorted((r["Type"], logical) for logical, r in resources.items() if logical not in created)
 
 
@@ -176,7 +196,7 @@ def cmd_report(args) -> None:
     e = _load(args.env)
     missing_total: dict[str, list[str]] = {}
     for path, spec in e.stacks.items():
-        name = naming.stack_name(path)
+        name = spec.name
         try:
             stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
         except ClientError:
@@ -188,7 +208,7 @@ def cmd_report(args) -> None:
         if args.endpoint:
             created = {r["LogicalResourceId"]
                        for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]}
-            for kind, logical in missing_resources(render_spec(spec), created):
+            for kind, logical in missing_resources(render(spec), created):
                 missing_total.setdefault(kind, []).append(f"{path}:{logical}")
     if args.endpoint:
         print(f"\nendpoint: {args.endpoint} (export AWS_ENDPOINT_URL={args.endpoint} to use the AWS CLI or boto3 on it)")
@@ -203,8 +223,8 @@ def cmd_report(args) -> None:
 def cmd_secret(args) -> None:
     """Store a secret as a SecureString, read from stdin without echo; never print it."""
     e = _load(args.env)
-    from wm.config.names import secret_parameter
     from wm.config.checks import secret_name
+    from wm.config.names import secret_parameter
 
     problem = secret_name(args.name)
     if problem:
@@ -222,7 +242,7 @@ def cmd_secret(args) -> None:
         raise Failure("no value given; nothing stored", 2)
     parameter = secret_parameter(e.name, args.name)
     kwargs = {}
-    key = _env_stack(e).environment.secrets_kms_key_arn
+    key = e.settings.secrets_kms_key_arn
     if key:
         kwargs["KeyId"] = key
     _boto("ssm").put_parameter(Name=parameter, Value=value, Type="SecureString", Overwrite=True,
@@ -230,7 +250,7 @@ def cmd_secret(args) -> None:
     print(f"stored {parameter} as a SecureString ({len(value)} characters, value not shown)")
 
 
-def _model(e: loader.Environment, name: str | None):
+def _model(e: Environment, name: str | None):
     known = ", ".join(m.name for m in e.models)
     if not name:
         raise Failure(f"give the model, e.g. MODEL={e.models[0].name}; known: {known}", 2)
@@ -238,10 +258,6 @@ def _model(e: loader.Environment, name: str | None):
         if m.name == name:
             return m
     raise Failure(f"MODEL={name} is not a model of {e.name}; known: {known}", 2)
-
-
-def _env_stack(e: loader.Environment):
-    return next(s for s in e.stacks.values() if not isinstance(s, ModelStack))
 
 
 def _ops(args):
@@ -253,9 +269,8 @@ def _ops(args):
 
 def cmd_status(args) -> None:
     e, aws = _ops(args)
-    envstack = _env_stack(e)
-    rows = runs.status(aws, e.models, envstack.cluster_name, envstack.lab_timezone)
-    print(runs.table(rows, envstack.lab_timezone))
+    rows = runs.status(aws, list(e.models), e.cluster_name, e.lab_timezone)
+    print(runs.table(rows, e.lab_timezone))
     print(f"\nrun history: {naming.run_history_log_group(e.name)}; a run's log: make logs MODEL=<model> ENV={args.env}")
 
 
@@ -265,7 +280,7 @@ def cmd_run(args) -> None:
     try:
         task, started = runs.run(aws, model)
     except runs.RunError as err:
-        raise Failure(str(err), 1)
+        raise Failure(str(err), 1) from None
     print(f"{'started' if started else 'already started this minute (not starting a second one)'}: {task}")
     print(f"follow it: make logs MODEL={model.name} ENV={args.env}")
     if args.env == "local":
@@ -275,13 +290,13 @@ def cmd_run(args) -> None:
 def cmd_logs(args) -> None:
     e, aws = _ops(args)
     model = _model(e, args.model)
-    cluster = _env_stack(e).cluster_name
+    cluster = e.cluster_name
     try:
         task = args.task or runs.latest_task(aws, model, cluster, lambda: runs._history(aws, e.name))
     except runs.RunError as err:
-        raise Failure(str(err), 1)
+        raise Failure(str(err), 1) from None
     if "/" not in task:
-        task = f"arn:aws:ecs:{loader.project_region(ROOT)}:{_boto('sts').get_caller_identity()['Account']}:task/{cluster}/{task}"
+        task = runs.task_arn(task, cluster, e.region, _boto("sts").get_caller_identity()["Account"])
     follow = args.follow and args.env != "local"
     print(f"task {task}{' (following while it runs; Ctrl-C stops)' if follow else ''}")
     printed = []
@@ -290,22 +305,14 @@ def cmd_logs(args) -> None:
         print(f"no log lines (yet) in {where}" + (": the emulator runs no container" if args.env == "local" else ""))
 
 
-def cmd_docs(args) -> None:
-    from wm.reports import inventory as docs
+def cmd_refresh(args) -> None:
+    """Write (or with --check, compare) everything generated from the code: snapshots, docs, diagrams."""
+    from wm.reports import refresh
 
-    files = docs.generated(ROOT, [_load(env, now=loader.docs_moment(ROOT)) for env in ("dev", "prod")])
-    target = ROOT / "docs"
-    stale = sorted(name for name, text in files.items()
-                   if not (target / name).exists() or (target / name).read_text() != text)
-    if args.check:
-        if stale:
-            raise Failure(f"docs/ is out of date ({', '.join(stale)}): run make docs and commit the result", 6)
-        print("docs/ is up to date")
-        return
-    target.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (target / name).write_text(text)
-    print(f"wrote {len(files)} files to docs/ ({len(stale)} changed)")
+    stale = refresh.run(ROOT, check=args.check, say=print)
+    if args.check and stale:
+        raise Failure(f"{len(stale)} generated files are out of date ({', '.join(stale[:6])}"
+                      f"{', ...' if len(stale) > 6 else ''}): run make refresh, review git diff, and commit", 6)
 
 
 def cmd_cost(args) -> None:
@@ -324,31 +331,12 @@ def cmd_cost(args) -> None:
                           "(e.g. DURATION=45)", 2)
     else:
         minutes = None
-    envstack = _env_stack(e)
-    prices = cost.load_prices(ROOT, loader.project_region(ROOT))
-    as_of = envstack.docs_as_of or dt.date.today()
-    print(cost.report(prices, envstack, e.models, as_of, only=args.model, minutes=minutes))
+    prices = cost.load_prices(ROOT, e.region)
+    as_of = e.docs_as_of or dt.date.today()
+    print(cost.report(prices, e, as_of, only=args.model, minutes=minutes))
 
 
-def git_commit() -> str:
-    """HEAD's commit, with -dirty when the work tree has uncommitted changes."""
-    import subprocess
-
-    def git(*a):
-        return subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True).stdout.strip()
-
-    head = git("rev-parse", "HEAD") or "no-commit"
-    return head + ("-dirty" if git("status", "--porcelain") else "")
-
-
-def stack_tags(env: str, commit: str) -> list[dict]:
-    import subprocess
-
-    repo = subprocess.run(["git", "-C", str(ROOT), "remote", "get-url", "origin"],
-                          capture_output=True, text=True).stdout.strip() or "not recorded"
-    return [{"Key": "Project", "Value": naming.PROJECT}, {"Key": "Environment", "Value": _config_env(env)},
-            {"Key": "Commit", "Value": commit}, {"Key": "Repository", "Value": repo}]
-
+# --- deploying: every environment through Sceptre --------------------------------------------
 
 def _refuse_dirty(env: str, commit: str) -> None:
     if env == "prod" and commit.endswith("-dirty"):
@@ -356,90 +344,111 @@ def _refuse_dirty(env: str, commit: str) -> None:
                       "(commit or stash them, then try again)", 7)
 
 
-def _plan_inputs(e: loader.Environment):
-    inputs = loader.stack_inputs(ROOT, e.name, e.stacks)
-    return inputs, loader.deploy_order(inputs)
-
-
-def _cloudformation_role(e: loader.Environment) -> str | None:
-    role = _env_stack(e).environment.cloudformation_role
-    if not role:
-        return None
-    account = _boto("sts").get_caller_identity()["Account"]
-    return f"arn:aws:iam::{account}:role/{role}"
-
-
 def cmd_plan(args) -> None:
     from wm.deploy import plan
 
-    commit = git_commit()
+    commit = project.commit(ROOT)
     _refuse_dirty(args.env, commit)
     e, _ = _ops(args)
-    inputs, order = _plan_inputs(e)
     try:
-        plans = plan.make(_boto("cloudformation"), args.env, e.stacks, inputs, order, render_spec, stack_tags(args.env, commit),
-                          _cloudformation_role(e))
+        plans = plan.make(ROOT, e.name)
     except plan.PlanError as err:
-        raise Failure(str(err), 1)
+        raise Failure(str(err), 1) from None
     for p in plans:  # what the season dates mean today, beside the changes
-        note = getattr(e.stacks[p.path], "season", None) and e.stacks[p.path].season.note
+        stack = e.stacks.get(p.path)
+        note = stack.model.season.note if stack is not None and stack.model is not None else ""
         if note:
             p.note = f"{p.note}; {note}" if p.note else note
     md, _ = plan.save(plans, args.env, commit, ROOT / "build")
     print(plan.to_table(plans, args.env))
     how = (f"deploy exactly this with: make deploy ENV={args.env}" if args.env == "prod" else
-           f"make deploy ENV={args.env} plans and applies at once; to apply exactly this plan: "
-           f"wm apply {args.env}")
-    print(f"\nwritten to {md.relative_to(ROOT)}; {how}")
+           f"make deploy ENV={args.env} deploys it (sceptre launch {e.name})")
+    print(f"\nwritten to {_shown(md)}; {how}")
     if any(c.risks_data for p in plans for c in p.changes):
         raise Failure("the plan removes or replaces resources that hold data (listed above); "
                       "make sure that is intended before deploying", plan.EXIT_STATEFUL)
 
 
-def cmd_apply(args) -> None:
-    from wm.deploy import plan
-
-    commit = git_commit()
-    _refuse_dirty(args.env, commit)
-    e, _ = _ops(args)
-    try:
-        saved = plan.load(ROOT / "build" / f"plan-{args.env}.json")
-    except plan.PlanError as err:
-        raise Failure(f"{err} ENV={args.env}", 8)
-    if saved["commit"] != commit:
-        raise Failure(f"the plan was made at {saved['commit']}, the work tree is now at {commit}: "
-                      f"run make plan ENV={args.env} and review it again", 8)
-    print(plan.to_table(saved["stacks"], args.env))
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise Failure("not confirmed: run again with CONFIRM=yes to deploy exactly this plan", 9)
-        if input(f"\ndeploy exactly this plan to {args.env}? type yes: ").strip() != "yes":
-            raise Failure("not confirmed; nothing was deployed", 9)
-    inputs, _ = _plan_inputs(e)
-    cfn = _boto("cloudformation")
-    try:
-        plan.apply(cfn, args.env, saved, e.stacks, inputs, render_spec, stack_tags(args.env, commit), print,
-                   _cloudformation_role(e))
-    except plan.PlanError as err:
-        raise Failure(str(err), 8)
-    (ROOT / "build" / f"plan-{args.env}.json").unlink()  # executed: it can never run twice
-    if args.env == "prod":
-        cmd_protect(args)
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise Failure("not confirmed: run again with CONFIRM=yes", 9)
+    if input(f"{question} type yes: ").strip() != "yes":
+        raise Failure("not confirmed; nothing was deployed", 9)
 
 
-def cmd_protect(args) -> None:
-    """Termination protection and a stack policy on every existing stack of the environment."""
-    from wm.deploy import plan
+def _failed_stacks(e: Environment) -> list[str]:
+    """A recovery hint for each stack the launch left in a failed state."""
+    from botocore.exceptions import ClientError
+
+    from wm.deploy.plan import FAILED_STATES, recover_hint
+
+    hints = []
+    for stack in e.stacks.values():
+        try:
+            status = _boto("cloudformation").describe_stacks(StackName=stack.name)["Stacks"][0]["StackStatus"]
+        except ClientError:
+            continue
+        if status in FAILED_STATES or status.endswith("ROLLBACK_COMPLETE"):
+            hints.append(recover_hint(stack.name, status))
+    return hints
+
+
+def cmd_deploy(args) -> None:
+    """`sceptre launch` of the environment: the one way every environment is deployed."""
+    from wm.deploy import guard, plan
 
     e = _load(args.env)
-    cfn = _boto("cloudformation")
-    for path, spec in e.stacks.items():
-        name = naming.stack_name(path)
-        if plan.stack_status(cfn, name) in (None, "REVIEW_IN_PROGRESS"):
-            continue
-        cfn.update_termination_protection(EnableTerminationProtection=True, StackName=name)
-        cfn.set_stack_policy(StackName=name, StackPolicyBody=plan.stack_policy(build(spec).to_dict()))
-        print(f"{path}: termination protection on; stack policy denies replacing or deleting its data")
+    if args.env != "local":
+        cmd_deployable(args)
+    if e.name == "prod":
+        try:
+            saved = guard.check_environment(ROOT, "prod")
+        except guard.Refused as err:
+            raise Failure(str(err), 8) from None
+        print(plan.to_table(saved["stacks"], "prod"))
+        _confirm("\ndeploy exactly this plan to prod?", args.yes)
+    elif e.name == "account":
+        _confirm("deploy the account's deployer stack (GitHub OIDC roles, CloudFormation's service role)?", args.yes)
+    project.export_commit(ROOT)
+    sceptre = Path(sys.executable).with_name("sceptre")
+    result = subprocess.run([str(sceptre), "--no-colour", "launch", "-y", e.name], cwd=ROOT)
+    if result.returncode:
+        hints = "".join(f"\n  {h}" for h in _failed_stacks(e))
+        raise Failure(f"sceptre launch {e.name} failed (its messages are above){hints}", 1)
+    if e.name == "prod":
+        guard.plan_file(ROOT, "prod").unlink(missing_ok=True)  # executed: it can never run twice
+    cmd_report(args)
+
+
+def cmd_drift(args) -> None:
+    from wm.deploy import drift, stacks
+
+    e = _load(args.env)
+    if args.env == "local":
+        print("the local emulator has no drift detection (moto does not implement it): nothing to compare; "
+              "run make drift ENV=dev or ENV=prod against AWS")
+        return
+    drifted = drift.detect(stacks.in_order(stacks.plan(ROOT, e.name)))
+    if drifted:
+        raise Failure(f"{drifted} resources differ from the code: make deploy puts the code back, or change the "
+                      "code to what the account should be", 11)
+
+
+def cmd_confirm_destroy(args) -> None:
+    """Ask before destroying prod; then lift termination protection so sceptre delete can go on."""
+    if args.env != "prod":
+        return
+    if args.confirm != "prod":
+        if not sys.stdin.isatty():
+            raise Failure("refusing to destroy prod: run with CONFIRM=prod (the environment's name typed back)", 9)
+        if input("this deletes every prod stack (retained logs and queues stay). Type prod to go on: ").strip() != "prod":
+            raise Failure("not confirmed; nothing was deleted", 9)
+    from wm.deploy import protect, stacks
+
+    for stack in stacks.in_order(stacks.plan(ROOT, "prod")):
+        protect.unprotect(stack)
 
 
 def cmd_smoke(args) -> None:
@@ -465,6 +474,23 @@ def cmd_smoke(args) -> None:
         raise Failure("make smoke: a step failed (above)", 12)
 
 
+def cmd_cfn_lint(args) -> None:
+    from wm.lint import cfn
+
+    folder = Path(args.folder)
+    files = cfn.templates(folder)
+    if not files:
+        raise Failure(f"no templates under {folder}: render them first (make lint does)", 2)
+    t0 = time.monotonic()
+    findings, distinct = cfn.lint(files, resolve.project_region(ROOT))
+    for line in findings:
+        print(line)
+    print(f"cfn-lint: {len(files)} templates ({distinct} distinct) in {time.monotonic() - t0:.1f} s, "
+          f"{len(findings)} findings")
+    if findings:
+        raise Failure("cfn-lint found problems (above)", 1)
+
+
 def cmd_lint_iam(args) -> None:
     from wm.lint import iam
 
@@ -473,68 +499,14 @@ def cmd_lint_iam(args) -> None:
                       "why not in wm/lint/permissions.py (NOT_GRANTED) or wm/lint/policies.py (SUPPRESSED)", 1)
 
 
-def cmd_drift(args) -> None:
-    from wm.deploy import plan
-
-    e = _load(args.env)
-    if args.env == "local":
-        print("the local emulator has no drift detection (moto does not implement it): nothing to compare; "
-              "run make drift ENV=dev or ENV=prod against AWS")
-        return
-    cfn = _boto("cloudformation")
-    drifted = 0
-    for path in e.stacks:
-        name = naming.stack_name(path)
-        if plan.stack_status(cfn, name) is None:
-            print(f"{path}: not deployed")
-            continue
-        detection = cfn.detect_stack_drift(StackName=name)["StackDriftDetectionId"]
-        while True:
-            state = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
-            if state["DetectionStatus"] != "DETECTION_IN_PROGRESS":
-                break
-            time.sleep(2)
-        if state["DetectionStatus"] == "DETECTION_FAILED":
-            print(f"{path}: drift detection failed: {state.get('DetectionStatusReason')}")
-            continue
-        resources = cfn.describe_stack_resource_drifts(
-            StackName=name, StackResourceDriftStatusFilters=["MODIFIED", "DELETED"])["StackResourceDrifts"]
-        if not resources:
-            print(f"{path}: matches the code")
-        for r in resources:
-            drifted += 1
-            print(f"{path}: {r['LogicalResourceId']} ({r['ResourceType']}) {r['StackResourceDriftStatus']}")
-            for d in r.get("PropertyDifferences", []):
-                print(f"    {d['PropertyPath']}: code says {d['ExpectedValue']!r}, AWS has {d['ActualValue']!r}")
-    if drifted:
-        raise Failure(f"{drifted} resources differ from the code: make deploy puts the code back, or change the "
-                      "code to what the account should be", 11)
-
-
-def cmd_confirm_destroy(args) -> None:
-    if args.env != "prod":
-        return
-    if args.confirm != "prod":
-        if not sys.stdin.isatty():
-            raise Failure("refusing to destroy prod: run with CONFIRM=prod (the environment's name typed back)", 9)
-        if input("this deletes every prod stack (retained logs and queues stay). Type prod to go on: ").strip() != "prod":
-            raise Failure("not confirmed; nothing was deleted", 9)
-    from wm.deploy import plan
-
-    cfn = _boto("cloudformation")
-    for path in _load(args.env).stacks:
-        if plan.stack_status(cfn, naming.stack_name(path)) is not None:
-            cfn.update_termination_protection(EnableTerminationProtection=False, StackName=naming.stack_name(path))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="check every setting of an environment")
     p.add_argument("env")
     p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("render", help="write every stack's template to build/<env>/")
-    p.add_argument("env")
+    p = sub.add_parser("render", help="write every stack's template to build/<env>/ (several environments at once)")
+    p.add_argument("env", nargs="+")
     p.add_argument("--out", default=str(ROOT / "build"))
     p.add_argument("--root", default=str(ROOT), help="the repository (or a fixture) whose config to render")
     p.add_argument("--as-of-docs", action="store_true",
@@ -572,14 +544,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
         p.set_defaults(func=func)
     for name, func, helptext in (("plan", cmd_plan, "change sets for every stack, as a table and Markdown"),
-                                 ("apply", cmd_apply, "execute exactly the last plan"),
-                                 ("protect", cmd_protect, "termination protection and stack policies"),
+                                 ("deploy", cmd_deploy, "sceptre launch of the environment (prod: the reviewed plan)"),
                                  ("drift", cmd_drift, "what differs between the account and the code"),
                                  ("confirm-destroy", cmd_confirm_destroy, "ask before destroying prod")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("env")
         p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
-        p.add_argument("--yes", action="store_true", help="apply without asking (CONFIRM=yes)")
+        p.add_argument("--yes", action="store_true", help="deploy without asking (CONFIRM=yes)")
         p.add_argument("--confirm", default="", help="the environment's name, to destroy prod")
         p.set_defaults(func=func)
     p = sub.add_parser("smoke", help="acceptance run: deploy, a dry run, a failed start, the alerts")
@@ -589,11 +560,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wait", type=float, default=90, help="minutes to wait for the dry run to stop")
     p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
     p.set_defaults(func=cmd_smoke)
+    p = sub.add_parser("cfn-lint", help="cfn-lint (I rules and the project's rules) over rendered templates, in parallel")
+    p.add_argument("folder")
+    p.set_defaults(func=cmd_cfn_lint)
     p = sub.add_parser("lint-iam", help="service role permissions and parliament over every policy (offline)")
     p.set_defaults(func=cmd_lint_iam)
-    p = sub.add_parser("docs", help="write docs/ (inventory and diagram sources)")
-    p.add_argument("--check", action="store_true", help="fail when docs/ is out of date")
-    p.set_defaults(func=cmd_docs)
+    p = sub.add_parser("refresh", help="write the snapshots, docs/ and the diagrams from the code")
+    p.add_argument("--check", action="store_true", help="fail when any of them is out of date")
+    p.set_defaults(func=cmd_refresh)
     p = sub.add_parser("cost", help="monthly cost per model and for the environment")
     p.add_argument("env")
     p.add_argument("--model")

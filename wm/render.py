@@ -75,7 +75,7 @@ _Dumper.add_representer(dict, _represent_dict)
 _Dumper.add_representer(str, _represent_str)
 
 
-def render(template: Template) -> str:
+def to_yaml(template: Template) -> str:
     """Deterministic YAML: keys sorted, short-form intrinsic functions, a document start
     marker as Sceptre puts on every template it renders (so both give identical bytes)."""
     return yaml.dump(template.to_dict(), Dumper=_Dumper, default_flow_style=False, sort_keys=True,

@@ -94,7 +94,7 @@ def _resolved(resource_map: ResourceMap, logical: str) -> str | None:
     props = resource_map._resource_json_map[logical].get("Properties", {})
     try:
         return json.dumps(clean_json(copy.deepcopy(props), resource_map), sort_keys=True, default=str)
-    except Exception:  # noqa: BLE001 - a value moto cannot resolve: leave that resource to moto
+    except Exception:
         return None
 
 

@@ -1,6 +1,6 @@
 """EventBridge: rules deliver to SNS topics and to state machines, and patterns match inside arrays of objects.
 
-SNS: 
+SNS:
 moto's EventBridge delivers rule targets to log groups, SQS queues, archives, buses
 and API destinations, with input transformers applied, but has no SNS target: an
 event matching a rule that targets a topic makes PutEvents fail with a server error.

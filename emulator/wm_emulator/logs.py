@@ -127,7 +127,7 @@ def put_log_events(self, log_events):
                 continue
             event = json.loads(e["message"])
             # moto keeps data points in naive UTC (its utcnow), as its own PutMetricData does
-            when = dt.datetime.fromtimestamp(e["timestamp"] / 1000, dt.timezone.utc).replace(tzinfo=None)
+            when = dt.datetime.fromtimestamp(e["timestamp"] / 1000, dt.UTC).replace(tzinfo=None)
             for t in f["metricTransformations"]:
                 value = t["metricValue"]
                 value = _get(event, value[2:]) if value.startswith("$.") else float(value)

@@ -55,7 +55,7 @@ def _refuse_past_start(props: dict[str, Any]) -> None:
     schedule, on create and on update; moto checks it on create only, and only for cron()."""
     start = _epoch(props.get("StartDate"))
     if start is not None and not props["ScheduleExpression"].startswith("at(") and \
-            start < dt.datetime.now(dt.timezone.utc).timestamp() - 300:
+            start < dt.datetime.now(dt.UTC).timestamp() - 300:
         raise ValidationException(message="The StartDate you specify cannot be earlier than 5 minutes ago.")
 
 

@@ -11,6 +11,8 @@ import functools
 import re
 import zoneinfo
 
+from wm.config import schedules
+
 # Fargate task sizes for Linux/X86_64: cpu units -> valid memory MiB.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
@@ -32,12 +34,13 @@ SECRET_SUBSTRINGS = ("TOKEN", "SECRET", "PASSW", "CREDENTIAL", "APIKEY", "PRIVAT
 # ... and so does one with one of these as a whole '_'-separated word (API_KEY, DB_PASS),
 # which as substrings would catch harmless names (MONKEY, PASSAGE).
 SECRET_WORDS = {"KEY", "KEYS", "PAT", "PWD", "PASS"}
-# Values that are credentials whatever their name: Slack and GitHub tokens, AWS access
-# key IDs, and URLs with a password in them.
-SECRET_VALUE = re.compile(r"xox[abposr]-|\bgh[pousr]_[A-Za-z0-9]{20,}|github_pat_|\bAKIA[0-9A-Z]{16}\b"
-                          r"|://[^/\s:@]+:[^/\s@]+@")
+# Values that are credentials whatever their name: Slack tokens (bot, user, app, refresh,
+# workspace, configuration; and app-level xapp-), GitHub tokens (ghp_ gho_ ghu_ ghs_ ghr_,
+# github_pat_), AWS access key IDs (AKIA long-term, ASIA temporary), and URLs with a password.
+SECRET_VALUE = re.compile(r"\bxox[abprse]-|\bxapp-|\bgh[pousr]_[A-Za-z0-9]{20,}|github_pat_"
+                          r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|://[^/\s:@]+:[^/\s@]+@")
 
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PLACEHOLDER = re.compile(r"PLACEHOLDER\(([^)]*)\)")
 
 
@@ -59,7 +62,7 @@ def log_retention(days: int) -> str | None:
 
 
 def env_var_name(name: str) -> str | None:
-    if not ENV_NAME.match(name) or len(name) > 255:
+    if not ENV_NAME.fullmatch(name) or len(name) > 255:
         return (f"{name!r} is not a valid environment variable name; use letters, digits "
                 "and '_', not starting with a digit")
     return None
@@ -96,97 +99,90 @@ def timezone(name: str) -> str | None:
     return None
 
 
+# Docker's image reference grammar (distribution/reference, the grammar `docker pull` parses):
+# [domain[:port]/]path-component[/path-component...][:tag][@digest], where a path component is
+# lower-case letters and digits separated by ".", "_", "__" or runs of "-", a tag is at most
+# 128 of [A-Za-z0-9_.-] not starting with "." or "-", and a digest is algorithm:hex.
+_ALNUM = r"[a-z0-9]+"
+_COMPONENT = rf"{_ALNUM}(?:(?:[._]|__|-+){_ALNUM})*"
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE = re.compile(rf"(?P<name>(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>{_TAG}))?"
+                   rf"(?:@(?P<digest>{_DIGEST}))?")
+NAME_MAX = 255
+
+
+def _split_domain(ref: str) -> tuple[str, str]:
+    """Docker's rule: the first part names a registry only if it has a '.' or ':' or is localhost."""
+    first, slash, rest = ref.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return first + "/", rest
+    return "", ref
+
+
 def image(ref: str, allow_latest: bool) -> str | None:
-    """A Docker image reference must carry a tag (or digest); `latest` only where allowed."""
-    if "@" in ref:
+    """A Docker image reference, pinned: a tag other than latest (unless allowed) or a digest."""
+    example = "e.g. reichlab/flu_ar2:1.2"
+    if not isinstance(ref, str) or not ref:
+        return f"an image reference is required, {example}"
+    if any(c.isspace() for c in ref):
+        return f"image {ref!r} has white space in it; an image reference has none, {example}"
+    domain, path = _split_domain(ref)
+    name = path.split("@", 1)[0]
+    tag_len = len(name.rsplit("/", 1)[-1].partition(":")[2])
+    repository = name[: len(name) - tag_len - 1] if tag_len or name.endswith(":") else name
+    if repository != repository.lower():
+        return (f"image {ref!r}: repository names are lower-case in Docker's reference grammar; "
+                f"write {domain}{repository.lower()}{ref[len(domain) + len(repository):]}")
+    m = IMAGE.fullmatch(ref)
+    if not m or (domain and not re.fullmatch(_DOMAIN + "/", domain)):
+        return (f"image {ref!r} is not an image reference (Docker's grammar: [registry/]name[:tag][@digest], "
+                f"lower-case names of letters, digits and . _ - separators), {example}")
+    if len(m.group("name")) > NAME_MAX:
+        return f"image {ref!r}: the name is {len(m.group('name'))} characters; Docker allows {NAME_MAX}"
+    if m.group("digest"):
         return None
-    last = ref.rsplit("/", 1)[-1]
-    if ":" not in last or not last.split(":", 1)[1]:
+    if not m.group("tag"):
         return f"image {ref!r} has no tag; pin a version, e.g. {ref.rstrip(':')}:1.2"
-    if last.split(":", 1)[1] == "latest" and not allow_latest:
+    if m.group("tag") == "latest" and not allow_latest:
         return f"image {ref!r} is tagged latest, which is not allowed here; pin a version tag"
     return None
 
 
-# --- EventBridge Scheduler expressions ------------------------------------------------
-
-_MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-_DAYS = "SUN MON TUE WED THU FRI SAT".split()
-# (name, low, high, names, extra tokens allowed on their own)
-_CRON_FIELDS = (
-    ("minutes", 0, 59, (), ()),
-    ("hours", 0, 23, (), ()),
-    ("day-of-month", 1, 31, (), ("?", "L", "LW")),
-    ("month", 1, 12, _MONTHS, ()),
-    ("day-of-week", 1, 7, _DAYS, ("?", "L")),
-    ("year", 1970, 2199, (), ()),
-)
+def schedule_expression(expression: str) -> str | None:
+    """Whether EventBridge Scheduler takes it (the one grammar: schedules.parse)."""
+    return schedules.check(expression)
 
 
-def _number(tok: str) -> bool:
-    """Only ASCII digits: str.isdigit() is also true of '²', which int() refuses."""
-    return tok.isascii() and tok.isdigit()
+def _offsets(zone: zoneinfo.ZoneInfo, year: int = 2027) -> set[dt.timedelta]:
+    """The UTC offsets the zone uses in `year`, sampled twice a month (some zones change more than twice)."""
+    return {dt.datetime(year, month, day, 12, tzinfo=zone).utcoffset() for month in range(1, 13) for day in (1, 15)}
 
 
-def _cron_value(tok: str, low: int, high: int, names: tuple[str, ...]) -> bool:
-    if tok.upper() in names:
-        return True
-    return _number(tok) and low <= int(tok) <= high
+# UTC by any of its names: a deliberate choice (the data snapshot is at 17:45 UTC), never a slip.
+UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu",
+                       "GMT", "Etc/GMT", "Etc/GMT+0", "Etc/GMT-0", "Etc/GMT0", "GMT+0", "GMT-0", "GMT0",
+                       "Etc/Greenwich", "Greenwich"})
 
 
-def _cron_field(text: str, spec) -> str | None:
-    name, low, high, names, extras = spec
-    for part in text.split(","):
-        if part in extras or part == "*":
-            continue
-        if name == "day-of-month" and re.fullmatch(r"[0-9]{1,2}W", part) and 1 <= int(part[:-1]) <= 31:
-            continue
-        if name == "day-of-week" and (re.fullmatch(r"[1-7]#[1-5]", part)
-                                      or re.fullmatch(r"[1-7]L", part)):
-            continue
-        base, _, step = part.partition("/")
-        if step and not (_number(step) and int(step) > 0):
-            return f"{name} field {text!r}: step {step!r} must be a positive number"
-        lo, dash, hi = base.partition("-")
-        ok = (base == "*" and step) or (
-            _cron_value(lo, low, high, names) and (not dash or _cron_value(hi, low, high, names)))
-        if not ok:
-            return f"{name} field {text!r}: {part!r} is not in {low}-{high}"
-    return None
+def _duration(delta: dt.timedelta) -> str:
+    minutes = int(abs(delta).total_seconds() // 60)
+    return "an hour" if minutes == 60 else f"{minutes // 60} h {minutes % 60} min" if minutes > 60 else f"{minutes} minutes"
 
 
-def schedule_expression(expr: str) -> str | None:
-    """Check cron(...), rate(...) and at(...) as EventBridge Scheduler accepts them."""
-    hint = ("use cron(minutes hours day-of-month month day-of-week year), e.g. "
-            "cron(0 14 ? * WED *), or rate(7 days), or at(2026-12-02T14:00:00)")
-    m = re.fullmatch(r"(cron|rate|at)\((.*)\)", expr.strip())
-    if not m:
-        return f"{expr!r} is not a schedule expression; {hint}"
-    kind, body = m.groups()
-    if kind == "rate":
-        r = re.fullmatch(r"([0-9]+) (minute|minutes|hour|hours|day|days)", body)
-        if not r or int(r.group(1)) < 1:
-            return f"{expr!r}: rate needs a positive whole number and a unit, e.g. rate(7 days)"
-        if (int(r.group(1)) == 1) != (not r.group(2).endswith("s")):
-            return f"{expr!r}: use the singular unit for 1 and the plural otherwise, e.g. rate(1 day)"
+def timezone_warning(name: str, lab_timezone: str) -> str | None:
+    """A zone AWS accepts that is likely a mistake: a fixed offset (EST, Etc/GMT+5) that the lab's
+    own zone shares for part of the year, so the model would run off by the lab's daylight-saving
+    shift for the rest of it. UTC is taken as meant."""
+    if name == lab_timezone or name in UTC_NAMES or timezone(name) or timezone(lab_timezone):
         return None
-    if kind == "at":
-        try:
-            ok = re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}", body) \
-                and dt.datetime.strptime(body, "%Y-%m-%dT%H:%M:%S")
-        except ValueError:  # a date or time that does not exist, e.g. month 13
-            ok = False
-        if not ok:
-            return f"{expr!r}: at needs yyyy-mm-ddThh:mm:ss, e.g. at(2026-12-02T14:00:00)"
-        return None
-    fields = body.split()
-    if len(fields) != 6:
-        return f"{expr!r} has {len(fields)} fields, cron needs 6; {hint}"
-    for text, spec in zip(fields, _CRON_FIELDS):
-        problem = _cron_field(text, spec)
-        if problem:
-            return f"{expr!r}: {problem}"
-    if (fields[2] == "?") == (fields[4] == "?"):
-        return (f"{expr!r}: exactly one of day-of-month and day-of-week must be '?', "
-                "e.g. cron(0 14 ? * WED *)")
+    zone, lab = zoneinfo.ZoneInfo(name), zoneinfo.ZoneInfo(lab_timezone)
+    mine, theirs = _offsets(zone), _offsets(lab)
+    if len(mine) == 1 and len(theirs) > 1 and mine & theirs:
+        shift = max(theirs) - min(theirs)
+        return (f"{name!r} keeps the same UTC offset all year, but {lab_timezone} (the lab's zone) changes for "
+                f"daylight saving time, so the schedule would run {_duration(shift)} off for part of the year; "
+                f"write {lab_timezone} (or UTC if a fixed time is meant)")
     return None

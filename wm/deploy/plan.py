@@ -1,16 +1,15 @@
-"""`make plan` and the reviewed deploy: CloudFormation change sets, read as a table.
+"""`make plan`: one CloudFormation change set per stack, read back as a table and as Markdown.
 
-A plan renders every stack, makes one change set per stack (named `wm-plan-<stack>`,
-so a new plan replaces the old one and none pile up), waits for them and reads them back
-as rows: stack, logical ID, type, action, replacement, properties. A stack whose
-inputs come from stacks that do not exist yet cannot have a change set (its parameter
-values are unknown), so its plan is every resource of its template as Add; the deploy
-makes its change set once the inputs exist and executes it only if it holds exactly
-those changes.
+The change sets are made from Sceptre's own view of each stack (wm/deploy/stacks.py: the
+template its handler renders, the parameters it resolves, its tags and service role), so
+they show exactly what `sceptre launch` would send. Each is named `wm-plan-<stack>`, so a
+new plan replaces the old one and none pile up. A stack whose inputs come from stacks
+that do not exist yet cannot have a change set (its parameter values are unknown), so its
+plan is every resource of its template as Add.
 
-The plan is written as build/plan-<env>.md (for a pull request) and
-build/plan-<env>.json (what `apply` executes), each atomically: an interrupted plan
-leaves the previous files whole, never half of a new one.
+The plan is written as build/plan-<env>.md (for a pull request) and build/plan-<env>.json
+(what the reviewed-plan guard, wm/deploy/guard.py, lets a prod launch execute), each
+atomically: an interrupted plan leaves the previous files whole, never half of a new one.
 """
 
 from __future__ import annotations
@@ -23,11 +22,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from wm.config import names as naming
-from wm.config.files import read_template
+from wm.config.yaml import read_template
+from wm.deploy import stacks
+from wm.deploy.protect import STATEFUL_TYPES
 
-STATEFUL_TYPES = frozenset({"AWS::Logs::LogGroup", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::SSM::Parameter",
-                            "AWS::DynamoDB::Table", "AWS::EFS::FileSystem", "AWS::RDS::DBInstance",
-                            "AWS::SecretsManager::Secret"})
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 FAILED_STATES = ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED")
 EXIT_STATEFUL = 10  # the plan removes or replaces something that holds data
@@ -119,8 +117,8 @@ def to_table(plans: list[StackPlan], env: str) -> str:
              f"{sum(1 for p in plans if p.changes)} of {len(plans)} stacks"]
     if rows:
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADER)]
-        lines.append("  ".join(h.ljust(w) for h, w in zip(HEADER, widths)).rstrip())
-        lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(HEADER, widths, strict=True)).rstrip())
+        lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines += [f"{p.path}: no change" for p in plans if not p.changes]
     lines += [f"{p.path}: {p.note}" for p in plans if p.note]
     risky = [f"{p.path}:{c.logical_id}" for p in plans for c in p.changes if c.risks_data]
@@ -171,48 +169,7 @@ def load(path: Path) -> dict:
     return data
 
 
-# --- talking to CloudFormation ------------------------------------------------------------------
-
-def stack_status(cfn, name: str) -> str | None:
-    from botocore.exceptions import ClientError
-
-    try:
-        return cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
-    except ClientError as err:
-        if "does not exist" in str(err):
-            return None
-        raise
-
-
-def outputs(cfn, name: str) -> dict[str, str]:
-    return {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])}
-
-
-def wait_change_set(cfn, name: str, change_set: str, timeout: float = 600) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = cfn.describe_change_set(StackName=name, ChangeSetName=change_set)
-        if answer["Status"] in ("CREATE_COMPLETE", "FAILED"):
-            pages = answer
-            while pages.get("NextToken"):
-                pages = cfn.describe_change_set(StackName=name, ChangeSetName=change_set, NextToken=pages["NextToken"])
-                answer["Changes"] += pages.get("Changes", [])
-            return answer
-        if time.monotonic() > deadline:
-            raise PlanError(f"{name}: change set {change_set} still {answer['Status']} after {timeout:.0f} s")
-        time.sleep(1)
-
-
-def wait_stack(cfn, name: str, timeout: float = 3600) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = stack_status(cfn, name)
-        if status and not status.endswith("_IN_PROGRESS"):
-            return status
-        if time.monotonic() > deadline:
-            raise PlanError(f"{name} still {status} after {timeout:.0f} s")
-        time.sleep(2)
-
+# --- making the change sets, through Sceptre ---------------------------------------------------
 
 def recover_hint(name: str, status: str) -> str:
     if status in ("ROLLBACK_COMPLETE", "CREATE_FAILED"):
@@ -229,120 +186,97 @@ def recover_hint(name: str, status: str) -> str:
     return f"stack {name} is in {status}: see its events (aws cloudformation describe-stack-events --stack-name {name})"
 
 
-def make_change_set(cfn, p: StackPlan, body: str, tags: list[dict], env: str, role_arn: str | None = None) -> StackPlan:
-    """Create (or replace) this stack's change set and read it back into `p`."""
+def describe_change_set(stack, change_set: str, timeout: float = 600, poll: float = 1.0) -> dict:
+    """The change set once CloudFormation has finished making it, every page of its changes joined."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = stacks.call(stack, "cloudformation", "describe_change_set", StackName=stack.external_name,
+                             ChangeSetName=change_set)
+        if answer["Status"] in ("CREATE_COMPLETE", "FAILED"):
+            page = answer
+            while page.get("NextToken"):
+                page = stacks.call(stack, "cloudformation", "describe_change_set", StackName=stack.external_name,
+                                   ChangeSetName=change_set, NextToken=page["NextToken"])
+                answer["Changes"] = answer.get("Changes", []) + page.get("Changes", [])
+            return answer
+        if time.monotonic() > deadline:
+            raise PlanError(f"{stack.external_name}: change set {change_set} still {answer['Status']} after "
+                            f"{timeout:.0f} s")
+        time.sleep(poll)
+
+
+def _existing_change_sets(stack) -> list[str]:
+    names, kwargs = [], {"StackName": stack.external_name}
+    while True:
+        page = stacks.call(stack, "cloudformation", "list_change_sets", **kwargs)
+        names += [c["ChangeSetName"] for c in page.get("Summaries", [])]
+        if not page.get("NextToken"):
+            return names
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def plan_stack(stack, env: str) -> StackPlan:
+    """Create (or replace) this stack's change set from Sceptre's view of it and read it back."""
     from botocore.exceptions import ClientError
 
-    status = stack_status(cfn, p.stack_name)
+    name = stack.external_name
+    status = stacks.status(stack)
     if status in FAILED_STATES:
-        raise PlanError(recover_hint(p.stack_name, status))
-    if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
-        raise PlanError(f"stack {p.stack_name} is busy ({status}); wait for it to finish, then plan again")
-    kind = "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
-    change_set = f"wm-plan-{p.stack_name}"  # one per stack, replaced by each plan
-    if status:  # a new plan replaces the last one: never two of them
-        existing = [c["ChangeSetName"] for c in cfn.list_change_sets(StackName=p.stack_name).get("Summaries", [])]
-        if change_set in existing:
-            cfn.delete_change_set(StackName=p.stack_name, ChangeSetName=change_set)
+        raise PlanError(recover_hint(name, status))
+    if status and status.endswith("_IN_PROGRESS") and status != stacks.IN_PROGRESS_OK:
+        raise PlanError(f"stack {name} is busy ({status}); wait for it to finish, then plan again")
+    change_set = f"wm-plan-{name}"  # one per stack, replaced by each plan
+    if status and change_set in _existing_change_sets(stack):  # a new plan replaces the last one
+        stacks.call(stack, "cloudformation", "delete_change_set", StackName=name, ChangeSetName=change_set)
+    arguments = stacks.change_set_arguments(stack, change_set)
+    body = arguments["TemplateBody"]
+    p = StackPlan(stack.name, name, "", sha(body), {k["ParameterKey"]: k["ParameterValue"]
+                                                    for k in arguments["Parameters"]})
     try:
-        created = cfn.create_change_set(
-            StackName=p.stack_name, ChangeSetName=change_set, ChangeSetType=kind, TemplateBody=body,
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(p.parameters.items())],
-            Capabilities=["CAPABILITY_NAMED_IAM"], Tags=tags, Description=f"weekly-models plan for {env}",
-            **({"RoleARN": role_arn} if role_arn else {}))
+        created = stacks.call(stack, "cloudformation", "create_change_set",
+                              Description=f"weekly-models plan for {env}", **arguments)
     except ClientError as err:
         message = err.response["Error"].get("Message", "")
         if any(s in message for s in NO_CHANGES):
             p.kind = "no change"
             return p
-        raise PlanError(f"{p.stack_name}: CloudFormation refused the change set: {message}") from None
-    answer = wait_change_set(cfn, p.stack_name, created["Id"])
-    new = read_template(body)
+        raise PlanError(f"{name}: CloudFormation refused the change set: {message}") from None
+    answer = describe_change_set(stack, created["Id"])
     if answer["Status"] == "FAILED":
         reason = answer.get("StatusReason", "")
-        cfn.delete_change_set(StackName=p.stack_name, ChangeSetName=created["Id"])
+        stacks.call(stack, "cloudformation", "delete_change_set", StackName=name, ChangeSetName=created["Id"])
         if any(s in reason for s in NO_CHANGES):
             p.kind = "no change"
             return p
-        raise PlanError(f"{p.stack_name}: the change set failed: {reason}")
+        raise PlanError(f"{name}: the change set failed: {reason}")
     old = None
-    if kind == "UPDATE":
-        old = cfn.get_template(StackName=p.stack_name, TemplateStage="Original")["TemplateBody"]
+    if arguments["ChangeSetType"] == "UPDATE":
+        old = stacks.call(stack, "cloudformation", "get_template", StackName=name,
+                          TemplateStage="Original")["TemplateBody"]
         old = old if isinstance(old, dict) else read_template(old)  # CloudFormation returns JSON ones parsed
-    p.kind = kind.lower()
-    p.changes = changes_from_response(answer, old, new)
+    p.kind = arguments["ChangeSetType"].lower()
+    p.changes = changes_from_response(answer, old, read_template(body))
     p.change_set = answer["ChangeSetId"]
     return p
 
 
-# --- plan and apply -----------------------------------------------------------------------------
-
-def live_parameters(cfn, stack_inputs: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """Parameter -> the current value of the output it comes from (one DescribeStacks per source stack)."""
-    found = {src: outputs(cfn, naming.stack_name(src)) for src in sorted({src for src, _ in stack_inputs.values()})}
-    return {k: found[src][out] for k, (src, out) in stack_inputs.items()}
-
-
-def make(cfn, env: str, stacks: dict, inputs: dict, order: list[str], render, tags: list[dict],
-         role_arn: str | None = None) -> list[StackPlan]:
-    """One StackPlan per stack, in deploy order."""
+def make(root: Path, env: str) -> list[StackPlan]:
+    """One StackPlan per stack of `env`, in Sceptre's launch order. A stack whose inputs come from
+    stacks not deployed yet cannot have a change set (its parameter values are unknown): its plan is
+    its template, every resource an Add, and the guard pins that template."""
+    order = stacks.in_order(stacks.plan(root, env))
     plans = []
-    for path in order:
-        body = render(stacks[path])
-        missing = sorted({src for src, _ in inputs[path].values()
-                          if stack_status(cfn, naming.stack_name(src)) in (None, "REVIEW_IN_PROGRESS")})
+    for stack in order:
+        ins = stacks.inputs(stack)
+        missing = sorted({src for src, _ in ins.values()
+                          if not stacks.deployed(stack, naming.stack_name(src))})
         if missing:
-            params = {k: f"(output {out} of {src})" for k, (src, out) in inputs[path].items()}
-            plans.append(StackPlan(path, naming.stack_name(path), "from template", sha(body), params,
+            body = stack.template.body
+            plans.append(StackPlan(stack.name, stack.external_name, "from template", sha(body),
+                                   {k: f"(output {out} of {src})" for k, (src, out) in sorted(ins.items())},
                                    changes_from_template(read_template(body)),
                                    note=f"planned from its template: its inputs come from {', '.join(missing)}, "
-                                        "which do not exist yet; the deploy makes its change set after them"))
+                                        "which do not exist yet; the deploy creates it after them"))
             continue
-        p = StackPlan(path, naming.stack_name(path), "", sha(body), live_parameters(cfn, inputs[path]))
-        plans.append(make_change_set(cfn, p, body, tags, env, role_arn))
+        plans.append(plan_stack(stack, env))
     return plans
-
-
-def apply(cfn, env: str, saved: dict, stacks: dict, inputs: dict, render, tags: list[dict], say,
-          role_arn: str | None = None) -> None:
-    """Execute exactly the saved plan; refuse if anything it was made from has changed."""
-    bodies = {path: render(spec) for path, spec in stacks.items()}
-    for p in saved["stacks"]:
-        if p.path not in stacks:
-            raise PlanError(f"{p.path} was planned but is no longer in the configuration: run make plan ENV={env}")
-        if sha(bodies[p.path]) != p.template_sha:
-            season = getattr(stacks[p.path], "season", None)
-            why = f" ({season.note})" if season and season.note else ""
-            raise PlanError(f"{p.path}: the template changed since the plan was made{why}: run make plan "
-                            f"ENV={env} and review it again")
-    if set(stacks) != {p.path for p in saved["stacks"]}:
-        raise PlanError(f"the configuration has stacks the plan does not: run make plan ENV={env}")
-    for p in saved["stacks"]:
-        if p.kind == "no change":
-            continue
-        if p.kind == "from template":
-            fresh = make_change_set(cfn, StackPlan(p.path, p.stack_name, "", p.template_sha,
-                                                   live_parameters(cfn, inputs[p.path])), bodies[p.path], tags,
-                                    env, role_arn)
-            planned = sorted((c.logical_id, c.action) for c in p.changes)
-            if sorted((c.logical_id, c.action) for c in fresh.changes) != planned:
-                raise PlanError(f"{p.path}: its change set differs from the plan: run make plan ENV={env}")
-            p = fresh
-        elif p.parameters != live_parameters(cfn, inputs[p.path]):
-            raise PlanError(f"{p.path}: its inputs changed since the plan was made: run make plan ENV={env}")
-        say(f"{p.path}: executing {len(p.changes)} changes")
-        cfn.execute_change_set(ChangeSetName=p.change_set, StackName=p.stack_name)
-        status = wait_stack(cfn, p.stack_name)
-        if not status.endswith("_COMPLETE") or "ROLLBACK" in status:
-            raise PlanError(recover_hint(p.stack_name, status))
-        say(f"{p.path}: {status}")
-
-
-def stack_policy(template: dict) -> str:
-    """Allow every update except replacing or deleting a resource that holds data."""
-    stateful = sorted(logical for logical, r in template.get("Resources", {}).items() if r["Type"] in STATEFUL_TYPES)
-    statements = [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
-    if stateful:
-        statements.append({"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*",
-                           "Resource": [f"LogicalResourceId/{logical}" for logical in stateful]})
-    return json.dumps({"Statement": statements}, sort_keys=True)

@@ -14,7 +14,8 @@ import datetime as dt
 import fnmatch
 import json
 import re
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
 
@@ -356,5 +357,5 @@ def parse_iso8601(value: Any) -> dt.datetime | None:
     else:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)

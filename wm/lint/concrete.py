@@ -30,9 +30,9 @@ class Unresolvable(Exception):
 @dataclass(frozen=True)
 class Kind:
     """What one resource type returns: Ref, its attributes, and its own ARN (None: it has none)."""
-    ref: Callable[[dict, "Context"], str]
-    attributes: dict[str, Callable[[dict, "Context"], str]]
-    arn: Callable[[dict, "Context"], str | None]
+    ref: Callable[[dict, Context], str]
+    attributes: dict[str, Callable[[dict, Context], str]]
+    arn: Callable[[dict, Context], str | None]
 
 
 @dataclass(frozen=True)

@@ -14,22 +14,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wm import project
+
 from .concrete import Environment, Resource
 
-ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ((ROOT, "dev"), (ROOT, "prod"), (ROOT / "tests" / "fixtures" / "maximal", "dev"))
+ROOT = project.root()
+SOURCES = ((ROOT, "dev"), (ROOT, "prod"), (ROOT / "tests" / "fixtures" / "maximal", "dev"),
+           (ROOT / "tests" / "fixtures" / "minimal", "dev"))
 SERVICE_ROLE = ("account/deployer", "CloudFormationServiceRole")
 
 
 def environment(root: Path, env: str) -> Environment:
+    """The rendered templates of `env` with Sceptre's reading of their inputs."""
     from generators import build
-    from wm.config import files as loader
-    from wm.config import names as naming
+    from wm.config import names, resolve
 
-    e = loader.load(root, env)
-    templates = {path: build(spec).to_dict() for path, spec in e.stacks.items()}
-    inputs = loader.stack_inputs(root, env, e.stacks) if env != "account" else {p: {} for p in e.stacks}
-    return Environment(templates, inputs, loader.project_region(root), naming.stack_name)
+    e = resolve.load(root, env)
+    templates = {path: build(stack).to_dict() for path, stack in e.stacks.items()}
+    inputs = {path: e.inputs.get(path, {}) for path in e.stacks}
+    return Environment(templates, inputs, e.region, names.stack_name)
 
 
 def service_role(root: Path = ROOT) -> Resource:

@@ -30,7 +30,7 @@ def _glob(pattern: str, value: str, *, case: bool) -> bool:
 def _arn_like(pattern: str, value: str) -> bool:
     """ArnLike: each of the six ARN parts matched on its own (IAM user guide, ARN condition operators)."""
     p, v = pattern.split(":", 5), value.split(":", 5)
-    return len(p) == len(v) == 6 and all(_glob(a, b, case=True) for a, b in zip(p, v))
+    return len(p) == len(v) == 6 and all(_glob(a, b, case=True) for a, b in zip(p, v, strict=True))
 
 
 _OPERATORS = {

@@ -17,15 +17,15 @@ from collections.abc import Callable
 from botocore.exceptions import ClientError
 
 from wm.config import names as naming
+from wm.config.model import Model
 from wm.config.schedules import describe, next_runs, season
-from wm.config.schema import ModelStack
 
 
 class RunError(Exception):
     """An expected problem (never deployed, never ran): its message is for the user."""
 
 
-def _schedule(aws, model: ModelStack) -> dict:
+def _schedule(aws, model: Model) -> dict:
     try:
         return aws("scheduler").get_schedule(Name=naming.schedule_name(model.env, model.name),
                                              GroupName=naming.schedule_group(model.env))
@@ -59,7 +59,7 @@ def _history(aws, env: str) -> list[dict]:
     return sorted(events, key=lambda e: e.get("detail", {}).get("updatedAt") or e.get("time") or "")
 
 
-def last_run(history: list[dict], model: ModelStack) -> dict | None:
+def last_run(history: list[dict], model: Model) -> dict | None:
     """The latest STOPPED state change of this model's tasks, or None."""
     stopped = [e["detail"] for e in history if e.get("detail", {}).get("group") == f"family:{model.family}"
                and e["detail"].get("lastStatus") == "STOPPED"]
@@ -84,7 +84,7 @@ def outcome(detail: dict) -> str:
     return f"{detail.get('stopCode', 'stopped')}: {reason[:60]}" if reason else detail.get("stopCode", "stopped")
 
 
-def _running(aws, model: ModelStack, cluster: str) -> list[dict]:
+def _running(aws, model: Model, cluster: str) -> list[dict]:
     ecs = aws("ecs")
     arns = ecs.list_tasks(cluster=cluster, family=model.family, desiredStatus="RUNNING").get("taskArns", [])
     return ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
@@ -94,9 +94,9 @@ def _when(value, tz: zoneinfo.ZoneInfo) -> str:
     return _aware(value).astimezone(tz).strftime("%a %Y-%m-%d %H:%M") if value else "?"
 
 
-def status(aws, models: list[ModelStack], cluster: str, lab_tz: str, now: dt.datetime | None = None) -> list[dict]:
+def status(aws, models: list[Model], cluster: str, lab_tz: str, now: dt.datetime | None = None) -> list[dict]:
     """One row per model: schedule, state, next run, last run, logs."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     tz = zoneinfo.ZoneInfo(lab_tz)
     history = _history(aws, models[0].env) if models else []
     rows = []
@@ -129,7 +129,7 @@ def status(aws, models: list[ModelStack], cluster: str, lab_tz: str, now: dt.dat
     return rows
 
 
-def next_run_words(s: dict, model: ModelStack, now: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
+def next_run_words(s: dict, model: Model, now: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
     """When the deployed schedule `s` starts the model next, in words a person acts on."""
     first, last = season(model.schedule.start_date, model.schedule.end_date, model.schedule.timezone)
     end = _aware(s.get("EndDate")) or last
@@ -159,11 +159,11 @@ def table(rows: list[dict], lab_tz: str) -> str:
 
 def idempotency_token(family: str, task_definition: str, now: dt.datetime) -> str:
     """The same for every press within one UTC minute: a double-press starts one task."""
-    minute = now.astimezone(dt.timezone.utc).strftime("%Y%m%d%H%M")
+    minute = now.astimezone(dt.UTC).strftime("%Y%m%d%H%M")
     return hashlib.sha256(f"{family}|{task_definition}|{minute}".encode()).hexdigest()[:32]
 
 
-def run(aws, model: ModelStack, now: dt.datetime | None = None, task_definition: str | None = None) -> tuple[str, bool]:
+def run(aws, model: Model, now: dt.datetime | None = None, task_definition: str | None = None) -> tuple[str, bool]:
     """Start the model now exactly as its schedule would; returns (task ARN, started now?).
 
     `task_definition` runs another revision of the model's family the same way (make smoke's
@@ -172,7 +172,7 @@ def run(aws, model: ModelStack, now: dt.datetime | None = None, task_definition:
     target, params = s["Target"], s["Target"]["EcsParameters"]
     cluster = target["Arn"]
     task_definition = task_definition or params["TaskDefinitionArn"]
-    token = idempotency_token(model.family, task_definition, now or dt.datetime.now(dt.timezone.utc))
+    token = idempotency_token(model.family, task_definition, now or dt.datetime.now(dt.UTC))
     started_by = f"wm-run-{token[:24]}"
     ecs = aws("ecs")
     same = ecs.list_tasks(cluster=cluster, startedBy=started_by).get("taskArns", [])
@@ -198,7 +198,14 @@ def run(aws, model: ModelStack, now: dt.datetime | None = None, task_definition:
     return answer["tasks"][0]["taskArn"], True
 
 
-def latest_task(aws, model: ModelStack, cluster: str, history: Callable[[], list[dict]]) -> str:
+def task_arn(task: str, cluster: str, region: str, account: str) -> str:
+    """A task's ARN from its ARN or its bare ID (the last part of the ARN, as the console shows it)."""
+    if task.startswith("arn:"):
+        return task
+    return f"arn:aws:ecs:{region}:{account}:task/{cluster}/{task}"
+
+
+def latest_task(aws, model: Model, cluster: str, history: Callable[[], list[dict]]) -> str:
     """The ARN of the model's newest task: running or recently stopped in ECS, else the run history."""
     ecs = aws("ecs")
     arns = []
@@ -206,7 +213,7 @@ def latest_task(aws, model: ModelStack, cluster: str, history: Callable[[], list
         arns += ecs.list_tasks(cluster=cluster, family=model.family, desiredStatus=desired).get("taskArns", [])
     if arns:
         tasks = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
-        return max(tasks, key=lambda t: _aware(t.get("createdAt")) or dt.datetime.min.replace(tzinfo=dt.timezone.utc))["taskArn"]
+        return max(tasks, key=lambda t: _aware(t.get("createdAt")) or dt.datetime.min.replace(tzinfo=dt.UTC))["taskArn"]
     last = last_run(history(), model)
     if last is None:
         raise RunError(f"{model.name} has never run in {model.env} (no task in ECS, none in the run history "
@@ -215,7 +222,7 @@ def latest_task(aws, model: ModelStack, cluster: str, history: Callable[[], list
     return last["taskArn"]
 
 
-def log_lines(aws, model: ModelStack, cluster: str, task: str, follow: bool, out: Callable[[str], None],
+def log_lines(aws, model: Model, cluster: str, task: str, follow: bool, out: Callable[[str], None],
               poll_seconds: float = 5.0) -> str:
     """Print the task's log (following while it runs); returns where the log lives."""
     task_id = task.rsplit("/", 1)[-1]
@@ -232,7 +239,7 @@ def log_lines(aws, model: ModelStack, cluster: str, task: str, follow: bool, out
                 raise
             page = {"events": [], "nextForwardToken": token}
         for e in page.get("events", []):
-            stamp = dt.datetime.fromtimestamp(e["timestamp"] / 1000, dt.timezone.utc).strftime("%H:%M:%S")
+            stamp = dt.datetime.fromtimestamp(e["timestamp"] / 1000, dt.UTC).strftime("%H:%M:%S")
             out(f"{stamp} {e['message']}")
         token = page.get("nextForwardToken", token)
         if not follow:

@@ -55,14 +55,14 @@ class Step:
 class Smoke:
     aws: Callable[[str], object]
     env: str                      # dev (the configuration), on AWS or on the emulator
-    models: list                  # ModelStack of the environment
+    models: list                  # Model of the environment
     model: object                 # the one smoke runs
     emulator: bool
     wait_minutes: float = 90.0
     say: Callable[[str], None] = print
     steps: list[Step] = field(default_factory=list)
     cleanups: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
-    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     facts: dict = field(default_factory=dict)
 
     # --- running steps ----------------------------------------------------------------------------
@@ -79,7 +79,7 @@ class Smoke:
                 result, detail = SKIP, str(err)
             except (Failed, RunError) as err:
                 result, detail = FAIL, str(err)
-            except Exception as err:  # noqa: BLE001 - AWS's own words, kept for the table
+            except Exception as err:
                 result, detail = FAIL, f"{type(err).__name__}: {err}"
         self.steps.append(Step(name, result, time.monotonic() - t0, detail))
         self.say(f"{result} {name}: {detail}")
@@ -246,7 +246,7 @@ class Smoke:
             try:
                 action()
                 done.append(what)
-            except Exception as err:  # noqa: BLE001 - say what is left, keep removing the rest
+            except Exception as err:
                 failed.append(f"{what} ({err})")
         self.cleanups.clear()
         if failed:
@@ -268,10 +268,10 @@ class Smoke:
                                                                             False), needs=(subscribed, started))
         # Due at the next whole minute (CloudWatch rounds a query's start down to the minute, and the
         # one-off run's events of this minute must not count), checked after it.
-        due = dt.datetime.now(dt.timezone.utc)
+        due = dt.datetime.now(dt.UTC)
         if not self.emulator:  # on the emulator nothing ran, so there is nothing to keep out
             due = (due + dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
-        wait = int((due - dt.datetime.now(dt.timezone.utc)).total_seconds()) + (2 if self.emulator else 60)
+        wait = int((due - dt.datetime.now(dt.UTC)).total_seconds()) + (2 if self.emulator else 60)
         self.step("silence check alerts on a missed run", lambda: self.silence(due, True, wait), needs=(subscribed,))
         self.step("silence checks deployed with every model", self.silence_checks_deployed, needs=(deployed,))
         return self.steps
@@ -306,7 +306,7 @@ def _drop_revision(ecs, arn: str) -> None:
     if hasattr(ecs, "delete_task_definitions"):
         try:
             ecs.delete_task_definitions(taskDefinitions=[arn])
-        except Exception:  # noqa: BLE001 - deregistered is enough; deleting is tidiness
+        except Exception:  # deregistered is enough; deleting only tidies the list
             pass
 
 

@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from wm.config.schedules import next_runs, season
-from wm.config.schema import EnvStack, ModelStack
+from wm.config.model import Environment, Model
+from wm.config.schedules import count_runs, season
 
 GB_PER_MB = 1 / 1024
 # State transitions of one silence check that finds its run (alerts.silence_definition: wait, count,
@@ -26,6 +26,7 @@ TRANSITIONS_PER_CHECK = 4
 class ModelCost:
     name: str
     capacity: str
+    minutes: float        # per run: the model's expected_duration_minutes, or DURATION=
     per_run: float
     runs_per_month: float
     per_month: float
@@ -43,41 +44,40 @@ def run_cost(prices: dict, cpu: int, memory: int, capacity: str, minutes: float)
     return hours * (cpu / 1024 * rate["vcpu_hour"] + memory / 1024 * rate["gb_hour"] + prices["public_ipv4_hour"])
 
 
-def runs_per_month(model: ModelStack, as_of: dt.date) -> float:
+def runs_per_month(model: Model, as_of: dt.date) -> float:
     """The schedule's runs in the year from `as_of`, divided by 12 (season dates respected)."""
     s = model.schedule
-    start = dt.datetime.combine(as_of, dt.time(), dt.timezone.utc)
+    start = dt.datetime.combine(as_of, dt.time(), dt.UTC)
     end = start + dt.timedelta(days=365)
     lo, hi = season(s.start_date, s.end_date, s.timezone)
-    runs = next_runs(s.expression, s.timezone, start - dt.timedelta(seconds=1), 100000, start=lo,
-                     end=min(hi, end) if hi else end)
-    return len(runs) / 12
+    lower = max(start - dt.timedelta(seconds=1), lo) if lo else start - dt.timedelta(seconds=1)
+    upper = min(hi, end) if hi else end
+    return count_runs(s.expression, s.timezone, lower, upper) / 12 if upper > lower else 0.0
 
 
-def model_cost(prices: dict, model: ModelStack, as_of: dt.date, minutes: float | None = None) -> ModelCost:
-    per_run = run_cost(prices, model.cpu, model.memory, model.capacity, minutes or model.expected_duration_minutes)
+def model_cost(prices: dict, model: Model, as_of: dt.date, minutes: float | None = None) -> ModelCost:
+    minutes = minutes or model.expected_duration_minutes
+    per_run = run_cost(prices, model.cpu, model.memory, model.capacity, minutes)
     n = runs_per_month(model, as_of)
-    return ModelCost(model.name, model.capacity, per_run, n, per_run * n, model.state == "ENABLED")
+    return ModelCost(model.name, model.capacity, minutes, per_run, n, per_run * n, model.state == "ENABLED")
 
 
-def fixed_monthly(prices: dict, env: EnvStack, models: list[ModelStack], costs: list[ModelCost]) -> dict[str, float]:
+def fixed_monthly(prices: dict, e: Environment, costs: list[ModelCost]) -> dict[str, float]:
     """The environment's monthly costs that are not compute, item by item."""
-    run_hours = sum(c.runs_per_month * m.expected_duration_minutes / 60
-                    for c, m in zip(costs, models) if c.enabled)
-    log_gb = sum(c.runs_per_month * m.log_megabytes_per_run * GB_PER_MB for c, m in zip(costs, models) if c.enabled)
-    months_kept = env.environment.log_retention_days / 30.4
+    models = e.models
+    run_hours = sum(c.runs_per_month * c.minutes / 60 for c in costs if c.enabled)
+    log_gb = sum(c.runs_per_month * m.log_megabytes_per_run * GB_PER_MB for c, m in zip(costs, models, strict=True) if c.enabled)
+    retention = e.settings.log_retention_days
     ci = prices["container_insights"]
     metrics = ci["metrics_per_cluster"] + ci["metrics_per_task_family"] * len(models)
     # Two for Scheduler, two for the alert state machines, two per model (failed starts, undelivered alerts).
     alarms = 4 + 2 * len(models)
     checks = sum(c.runs_per_month for c in costs if c.enabled)  # one silence check per scheduled run
     # The run metric is a custom metric per model, billed for the hours it receives data: a run's hours.
-    metric_hours = sum(c.runs_per_month * (m.expected_duration_minutes / 60 + 1) for c, m in zip(costs, models)
-                       if c.enabled)
+    metric_hours = sum(c.runs_per_month * (c.minutes / 60 + 1) for c in costs if c.enabled)
     return {
         "log ingestion": log_gb * prices["logs"]["ingest_gb"],
-        f"log storage ({env.environment.log_retention_days} days kept)": log_gb * months_kept
-        * prices["logs"]["storage_gb_month"],
+        f"log storage ({retention} days kept)": log_gb * retention / 30.4 * prices["logs"]["storage_gb_month"],
         "Parameter Store (standard SecureStrings are free)": len({s for m in models for s in m.secrets})
         * prices["parameter_store"]["standard_parameter_month"],
         "SQS dead-letter queues (idle; first million requests free)": 0.0,
@@ -101,20 +101,28 @@ def comparisons(prices: dict, image_gb_per_run: float, runs: float) -> dict[str,
     }
 
 
-def report(prices: dict, env: EnvStack, models: list[ModelStack], as_of: dt.date,
-           only: str | None = None, minutes: float | None = None) -> str:
-    costs = [model_cost(prices, m, as_of, minutes) for m in models]
-    lines = [f"weekly-models {env.env}: monthly cost estimate, {prices['currency']}, {prices['region']} prices "
-             f"taken {prices['taken']} (prices/{prices['region']}.json); runs counted from {as_of}", ""]
-    head = f"{'model':22} {'capacity':13} {'per run':>9} {'runs/month':>11} {'per month':>10}  schedule"
-    lines.append(head)
-    for c, m in zip(costs, models):
-        if only and m.name != only:
+def report(prices: dict, e: Environment, as_of: dt.date, only: str | None = None,
+           minutes: float | None = None) -> str:
+    """The cost table. `only` shows that model and its own total; `minutes` prices every run at that length."""
+    costs = [model_cost(prices, m, as_of, minutes) for m in e.models]
+    lines = [f"weekly-models {e.name}: monthly cost estimate, {prices['currency']}, {prices['region']} prices "
+             f"taken {prices['taken']} (prices/{prices['region']}.json); runs counted from {as_of}"]
+    if minutes:
+        lines.append(f"every run priced at {minutes:g} minutes (DURATION=), not each model's expected_duration_minutes")
+    lines += ["", f"{'model':22} {'capacity':13} {'per run':>9} {'runs/month':>11} {'per month':>10}  schedule"]
+    for c in costs:
+        if only and c.name != only:
             continue
         note = "" if c.enabled else "  (DISABLED here: runs on demand, not counted in the total)"
         lines.append(f"{c.name:22} {c.capacity:13} {c.per_run:9.4f} {c.runs_per_month:11.2f} "
-                     f"{c.per_month:10.2f}  {m.expected_duration_minutes:g} min each{note}")
-    fixed = fixed_monthly(prices, env, models, costs)
+                     f"{c.per_month:10.2f}  {c.minutes:g} min each{note}")
+    if only:
+        (c,) = [c for c in costs if c.name == only]
+        state = "" if c.enabled else " if it were ENABLED (it is DISABLED here)"
+        lines += ["", f"total per month for {only}: {c.per_month:.2f}{state}; the environment's fixed costs, shared "
+                  f"by every model, are in make cost ENV={e.name} without MODEL="]
+        return "\n".join(lines)
+    fixed = fixed_monthly(prices, e, costs)
     lines += ["", "fixed monthly costs of the environment:"]
     lines += [f"  {name:58} {value:8.2f}" for name, value in fixed.items()]
     compute = sum(c.per_month for c in costs if c.enabled)

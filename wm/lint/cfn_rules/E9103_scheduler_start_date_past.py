@@ -36,7 +36,7 @@ def now() -> dt.datetime:
     """The clock, or WM_LINT_NOW when set (a bad value stops the rule with a clear error)."""
     override = os.environ.get(NOW_VARIABLE, "").strip()
     if not override:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
     parsed = S.parse_iso8601(override)
     if parsed is None:
         raise ValueError(f"{NOW_VARIABLE}={override!r} is not an ISO 8601 time (e.g. 2026-10-01T04:00:00Z)")
@@ -44,7 +44,7 @@ def now() -> dt.datetime:
 
 
 def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SchedulerStartDatePast(CloudFormationLintRule):

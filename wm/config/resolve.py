@@ -1,0 +1,434 @@
+"""Read an environment's files once and resolve them into one `Environment` (wm/config/model.py).
+
+The files are the ones Sceptre reads: `config/config.yaml` (project), `config/<env>/config.yaml`
+(environment), the shared stacks' files in `config/<env>/` and one `models/<name>.yaml`
+per model (through the link `config/<env>/models`). Each is read strictly (wm/config/yaml.py),
+each section validated against the schema, the models merged with every value's source,
+and the checks that need the whole environment made; every problem is collected and
+raised at once as a ConfigError, before any AWS call. The stacks' inputs and their deploy
+order come from Sceptre's own reading of the same files, so there is one dependency graph.
+
+`from_user_data` resolves the one stack Sceptre renders from its sceptre_user_data, with
+the same checks but those that need every model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from wm.config import checks, names, schedules, yaml
+from wm.config.model import ACCOUNT, DEFAULT, SHARED_KINDS, Environment, Model, Source, Stack
+from wm.config.problems import ConfigError, Problem
+from wm.config.schema import (
+    SECTION_FILES,
+    DeployerSpec,
+    EnvironmentSpec,
+    ModelOverride,
+    ModelSpec,
+    ProjectSpec,
+    parse,
+)
+
+ENVIRONMENTS = ("dev", "prod")
+PLACEHOLDER = re.compile(r"PLACEHOLDER\(([^)]*)\)")
+TEMPLATES = {kind: f"{kind}.py" for kind in (*SHARED_KINDS, "model", "deployer")}
+UNREADABLE = object()  # a model file whose problem is that it cannot be read at all
+
+
+def _field(section: str, *loc) -> str:
+    return ".".join(["sceptre_user_data", section, *map(str, loc)])
+
+
+def _section(data: dict, rel: str, section: str, problems: list[Problem]):
+    user = data.get("sceptre_user_data") or {}
+    if not isinstance(user, dict):
+        problems.append(Problem(rel, "sceptre_user_data", "must be a mapping"))
+        return None
+    for key in sorted(set(user) - {section, "stack"}, key=str):
+        problems.append(Problem(rel, f"sceptre_user_data.{key}", f"unknown section; this file holds only {section}"))
+    return user.get(section)
+
+
+def placeholders(data, file: str, section: str, loc=()) -> list[Problem]:
+    """Every PLACEHOLDER(...) left in a section, wherever it is."""
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in placeholders(v, file, section, (*loc, k))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in placeholders(v, file, section, (*loc, i))]
+    if isinstance(data, str):
+        return [Problem(file, _field(section, *loc), f"still a placeholder ({m.group(1)}); set the real value",
+                        placeholder=True) for m in PLACEHOLDER.finditer(data)]
+    return []
+
+
+# --- files ------------------------------------------------------------------------------------
+
+def project_region(root: Path) -> str:
+    """The region every stack is deployed to: `region` in config/config.yaml."""
+    rel = SECTION_FILES["project"]
+    data, _ = yaml.read(root / rel, rel)
+    region = data.get("region")
+    if not isinstance(region, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
+        raise ConfigError([Problem(rel, "region", "is required, an AWS region, e.g. region: us-east-1")])
+    return region
+
+
+def docs_moment(root: Path) -> dt.datetime | None:
+    """Midnight UTC of `project.docs_as_of`: the moment snapshots and docs are rendered at, so they
+    change only when the configuration does, never because a season began (None when unset)."""
+    rel = SECTION_FILES["project"]
+    data, _ = yaml.read(root / rel, rel)
+    project = (data.get("sceptre_user_data") or {}).get("project") or {}
+    day = project.get("docs_as_of") if isinstance(project, dict) else None
+    return dt.datetime.combine(day, dt.time(), dt.UTC) if isinstance(day, dt.date) else None
+
+
+def model_files(root: Path, env: str, problems: list[Problem]) -> list[Path]:
+    """Every model file of an environment; anything else in models/ is a problem, not ignored."""
+    folder = root / "config" / env / "models"
+    if not folder.is_dir():
+        raise ConfigError([Problem(f"config/{env}/models", "(file)", "must be the link ../../models (ln -s "
+                                   f"../../models config/{env}/models); with git, keep core.symlinks on")])
+    out = []
+    for path in sorted(folder.iterdir()):
+        rel = f"models/{path.name}"
+        if path.name == "config.yaml":
+            continue
+        if path.name.startswith("."):
+            problems.append(Problem(rel, "(file)", "a hidden file in models/ is never loaded; remove it"))
+        elif path.is_dir():
+            problems.append(Problem(rel, "(file)", "a folder in models/ is never loaded; models are files "
+                                    "models/<name>.yaml"))
+        elif path.suffix == ".yml":
+            problems.append(Problem(rel, "(file)", f"would not be loaded: model files end in .yaml; rename it "
+                                    f"models/{path.stem}.yaml"))
+        elif path.suffix != ".yaml":
+            problems.append(Problem(rel, "(file)", "would not be loaded: only models/<name>.yaml files are "
+                                    "models; move it out of models/"))
+        else:
+            out.append(path)
+    return out
+
+
+def _stack_files(root: Path, env: str, problems: list[Problem]) -> tuple[str, ...]:
+    """The shared stacks of config/<env>/: each must be a known kind whose template names its builder."""
+    found = []
+    for path in sorted((root / "config" / env).glob("*.yaml")):
+        if path.name == "config.yaml":
+            continue
+        rel = f"config/{env}/{path.name}"
+        if path.stem not in SHARED_KINDS:
+            problems.append(Problem(rel, "(file name)", f"no stack kind {path.stem!r}; the stacks of an environment "
+                                    f"are {', '.join(SHARED_KINDS)} and models/<name>"))
+            continue
+        data, file_problems = yaml.read(path, rel)
+        problems += file_problems
+        template = (data.get("template") or {}).get("path") if isinstance(data.get("template"), dict) else None
+        if template != TEMPLATES[path.stem]:
+            problems.append(Problem(rel, "template.path", f"must be {TEMPLATES[path.stem]} (templates/"
+                                    f"{TEMPLATES[path.stem]} builds a {path.stem} stack)"))
+        found.append(path.stem)
+    for kind in SHARED_KINDS:
+        if kind not in found:
+            problems.append(Problem(f"config/{env}/{kind}.yaml", "(file)", f"is missing; every environment has the "
+                                    f"stacks {', '.join(SHARED_KINDS)}"))
+    return tuple(k for k in SHARED_KINDS if k in found)
+
+
+# --- resolving ----------------------------------------------------------------------------------
+
+def _merge_variables(env: str, name: str, project: ProjectSpec, settings: EnvironmentSpec, spec: ModelSpec,
+                     override: ModelOverride, problems: list[Problem]) -> dict[str, tuple[str, Source]]:
+    """A model's plain variables, later sources winning, each with where it came from."""
+    mfile, efile, pfile = f"models/{name}.yaml", SECTION_FILES["environment"].format(env=env), SECTION_FILES["project"]
+    merged: dict[str, tuple[str, Source]] = {}
+    for var, value in project.variables.items():
+        merged[var] = (value, Source(pfile, _field("project", "variables", var)))
+    if spec.hub is not None:
+        hub = project.hubs.get(spec.hub)
+        if hub is None:
+            problems.append(Problem(mfile, _field("model", "hub"),
+                                    f"no hub {spec.hub!r} in {pfile}; known: {', '.join(project.hubs) or 'none'}"))
+        else:
+            merged["REPO_URL"] = (hub.repo_url, Source(pfile, _field("project", "hubs", spec.hub, "repo_url")))
+            merged["REPO_UPSTREAM_URL"] = (hub.upstream_url,
+                                           Source(pfile, _field("project", "hubs", spec.hub, "upstream_url")))
+    for var, value in spec.variables.items():
+        merged[var] = (value, Source(mfile, _field("model", "variables", var)))
+    for var, value in settings.variables.items():
+        merged[var] = (value, Source(efile, _field("environment", "variables", var)))
+    for var, value in override.variables.items():
+        merged[var] = (value, Source(efile, _field("environment", "model_overrides", name, "variables", var)))
+    return merged
+
+
+def _model(env: str, name: str, project: ProjectSpec, settings: EnvironmentSpec, spec: ModelSpec,
+           now: dt.datetime, problems: list[Problem]) -> Model:
+    mfile, efile = f"models/{name}.yaml", SECTION_FILES["environment"].format(env=env)
+    override = settings.model_overrides.get(name) or ModelOverride()
+    oloc = ("model_overrides", name)
+
+    def chosen(key: str, model_key: str | None = None):
+        """(value, source) of a setting a model may set and an override may change."""
+        if getattr(override, key) is not None:
+            return getattr(override, key), Source(efile, _field("environment", *oloc, key))
+        model_key = model_key or key
+        if model_key in spec.model_fields_set:
+            return getattr(spec, model_key), Source(mfile, _field("model", model_key))
+        return getattr(spec, model_key), Source(DEFAULT, f"ModelSpec.{model_key}")
+
+    merged = _merge_variables(env, name, project, settings, spec, override, problems)
+    for var, (value, source) in merged.items():
+        problem = checks.env_var_name(var)
+        if problem:
+            problems.append(Problem(source.file, source.field, problem))
+        elif checks.looks_secret(var):
+            problems.append(Problem(source.file, source.field, f"{var} looks like a secret and must not be a plain "
+                                    f"value; remove it here, add {var} to the model's secrets and store it with: "
+                                    f"make secret ENV={env} NAME={var}"))
+        if var in spec.secrets:
+            problems.append(Problem(source.file, source.field, f"{var} is also a secret; a name is either plain or secret"))
+        problem = checks.secret_value(value)
+        if problem:
+            problems.append(Problem(source.file, source.field, problem))
+    if env == "prod" and "DRY_RUN" in spec.secrets:
+        problems.append(Problem(mfile, _field("model", "secrets"),
+                                "prod must not have DRY_RUN at all, not even as a secret: the container treats its "
+                                "presence as a dry run; remove it from secrets"))
+    if env == "prod" and "DRY_RUN" in merged:
+        source = merged["DRY_RUN"][1]
+        problems.append(Problem(source.file, source.field, "prod must not set DRY_RUN at all: the container treats "
+                                "any value, even 0 or empty, as a dry run; remove the key"))
+
+    image, image_source = chosen("image")
+    problem = checks.image(image, allow_latest=settings.allow_latest_tag and env != "prod")
+    if problem:
+        problems.append(Problem(image_source.file, image_source.field, problem))
+
+    (cpu, cpu_source), (memory, memory_source) = chosen("cpu"), chosen("memory")
+    problem = checks.fargate_size(cpu, memory)
+    if problem:
+        source = cpu_source if cpu not in checks.FARGATE_SIZES else memory_source
+        if source.file == DEFAULT:  # name the setting the person wrote, not the default beside it
+            source = memory_source if source is cpu_source else cpu_source
+        field_name = source.field.rsplit(".", 1)[0] + (".cpu" if cpu not in checks.FARGATE_SIZES else ".memory")
+        problems.append(Problem(source.file, field_name, problem))
+
+    s = spec.schedule
+    if s.start_date and s.end_date and s.end_date < s.start_date:
+        problems.append(Problem(mfile, _field("model", "schedule", "end_date"),
+                                f"{s.end_date} is before start_date {s.start_date}; the end must come after the start"))
+    for what, aws_name in names.model_names(env, name).items():
+        if len(aws_name) > names.LIMITS[what]:
+            problems.append(Problem(mfile, "(file name)", f"the {what} {aws_name!r} would be {len(aws_name)} "
+                                    f"characters, AWS allows {names.LIMITS[what]}; shorten the model's file name"))
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+        problems.append(Problem(mfile, "(file name)", f"{name!r} cannot name a CloudFormation stack; use lower-case "
+                                f"letters, digits and '-', e.g. {names.slug(name) or 'my-model'}.yaml"))
+
+    state, state_source = (override.schedule_state, Source(efile, _field("environment", *oloc, "schedule_state"))) \
+        if override.schedule_state else (settings.schedule_state, Source(efile, _field("environment", "schedule_state"))
+                                         if "schedule_state" in settings.model_fields_set else
+                                         Source(DEFAULT, "EnvironmentSpec.schedule_state"))
+    window = schedules.season_window(s.start_date, s.end_date, s.timezone, now)
+    capacity, capacity_source = chosen("capacity")
+    sources = {"image": image_source, "cpu": cpu_source, "memory": memory_source, "capacity": capacity_source,
+               "schedule_state": state_source,
+               **{f"variables.{var}": source for var, (_, source) in merged.items()},
+               "secrets": Source(mfile, _field("model", "secrets")) if "secrets" in spec.model_fields_set
+               else Source(DEFAULT, "ModelSpec.secrets"),
+               "schedule": Source(mfile, _field("model", "schedule")) if "schedule" in spec.model_fields_set
+               else Source(DEFAULT, "ModelSpec.schedule")}
+    return Model(name=name, env=env, image=image, cpu=cpu, memory=memory, capacity=capacity,
+                 configured_state=state, state=window.state(state), season=window, schedule=s,
+                 variables=tuple(sorted((k, v) for k, (v, _) in merged.items())), secrets=tuple(sorted(spec.secrets)),
+                 task_permissions=spec.task_permissions, expected_duration_minutes=spec.expected_duration_minutes,
+                 log_megabytes_per_run=spec.log_megabytes_per_run, sources=sources)
+
+
+def _environment_problems(env: str, settings: EnvironmentSpec) -> list[Problem]:
+    efile = SECTION_FILES["environment"].format(env=env)
+    out = []
+    if env == "prod" and settings.allow_latest_tag:
+        out.append(Problem(efile, _field("environment", "allow_latest_tag"), "prod must run pinned images; set it to false"))
+    net = settings.network
+    if net.existing_vpc_id and len(net.existing_subnet_ids) < 2:
+        out.append(Problem(efile, _field("environment", "network", "existing_subnet_ids"),
+                           "name at least two public subnets of existing_vpc_id, in two zones"))
+    if net.existing_subnet_ids and not net.existing_vpc_id:
+        out.append(Problem(efile, _field("environment", "network", "existing_vpc_id"),
+                           "subnets were given without the VPC they belong to"))
+    return out
+
+
+def _whole_environment(env: str, settings: EnvironmentSpec, models: list[Model], declared: list[str]) -> list[Problem]:
+    """The checks that need every model at once."""
+    efile = SECTION_FILES["environment"].format(env=env)
+    out, by_slug, by_model_name = [], {}, {}
+    for m in sorted(models, key=lambda m: m.name):
+        other = by_slug.setdefault(names.slug(m.name), m.name)
+        if other != m.name:
+            out.append(Problem(m.file, "(file name)", f"names the same AWS resources as models/{other}.yaml "
+                               f"({names.family(env, m.name)}); model names must be unique"))
+        model_name = dict(m.variables).get("MODEL_NAME")
+        if model_name and by_model_name.setdefault(model_name, m.name) != m.name:
+            source = m.sources["variables.MODEL_NAME"]  # the file that set it: an override wins over the model
+            out.append(Problem(source.file, source.field, f"{model_name!r} is already the MODEL_NAME of "
+                               f"models/{by_model_name[model_name]}.yaml; each model submits under its own name"))
+    known = sorted(declared)  # every model file, even one with problems of its own
+    for name in settings.model_overrides:
+        if name not in known:
+            out.append(Problem(efile, _field("environment", "model_overrides", name),
+                               f"no model {name!r}; known: {', '.join(known)}"))
+    return out
+
+
+def _warnings(env: str, project: ProjectSpec, models: list[Model]) -> list[Problem]:
+    out = []
+    for m in models:
+        warning = checks.timezone_warning(m.schedule.timezone, project.lab_timezone)
+        if warning:
+            out.append(Problem(m.file, _field("model", "schedule", "timezone"), warning, warning=True))
+    return out
+
+
+def _resolve(env: str, root: Path, region: str, sections: dict, model_sections: dict[str, object],
+             stack_kinds: tuple[str, ...], now: dt.datetime, whole: bool,
+             problems: list[Problem]) -> Environment:
+    """Sections -> Environment; adds every problem found to `problems`."""
+    pfile, efile = SECTION_FILES["project"], SECTION_FILES["environment"].format(env=env)
+    project, found = parse(ProjectSpec, sections.get("project"), pfile, "project")
+    problems += found
+    found_placeholders = placeholders(sections.get("project"), pfile, "project")
+    if env == ACCOUNT:
+        deployer, found = parse(DeployerSpec, sections.get("deployer"), SECTION_FILES["deployer"], "deployer")
+        problems += found
+        # The deployer stack uses nothing of the project section: only its own placeholders block it.
+        found_placeholders = placeholders(sections.get("deployer"), SECTION_FILES["deployer"], "deployer")
+        return Environment(ACCOUNT, root, region, project, deployer=deployer,
+                           placeholders=tuple(sorted(set(found_placeholders))), now=now)
+    settings, found = parse(EnvironmentSpec, sections.get("environment"), efile, "environment")
+    problems += found
+    found_placeholders += placeholders(sections.get("environment"), efile, "environment")
+    if settings is not None:
+        problems += _environment_problems(env, settings)
+    models = []
+    for name, data in model_sections.items():
+        if data is UNREADABLE:
+            continue
+        mfile = f"models/{name}.yaml"
+        spec, found = parse(ModelSpec, data, mfile, "model")
+        problems += found
+        found_placeholders += placeholders(data, mfile, "model")
+        if spec is not None and project is not None and settings is not None:
+            models.append(_model(env, name, project, settings, spec, now, problems))
+    warnings: list[Problem] = []
+    if whole and settings is not None and project is not None:
+        problems += _whole_environment(env, settings, models, list(model_sections))
+        warnings = _warnings(env, project, models)
+    return Environment(env, root, region, project, settings, models=tuple(sorted(models, key=lambda m: m.name)),
+                       placeholders=tuple(sorted(set(found_placeholders))), warnings=tuple(warnings),
+                       stack_kinds=stack_kinds, now=now)
+
+
+def load(root: Path, env: str, now: dt.datetime | None = None, graph: bool = True) -> Environment:
+    """Every file of `env` read, validated and resolved as it would deploy at `now` (default: the
+    current time); every problem raised at once as ConfigError. `graph=False` skips asking
+    Sceptre for the stacks' inputs and order (rendering alone needs neither)."""
+    if env not in (*ENVIRONMENTS, ACCOUNT):
+        raise ConfigError([Problem("ENV", env, f"unknown environment; use one of {', '.join(ENVIRONMENTS)}")])
+    now = now or dt.datetime.now(dt.UTC)
+    problems: list[Problem] = []
+    try:
+        region = project_region(root)
+    except ConfigError as err:
+        problems += err.problems
+        region = "us-east-1"
+    pfile = SECTION_FILES["project"]
+    project_data, found = _read(root / pfile, pfile, problems)
+    problems += found
+    sections = {"project": _section(project_data or {}, pfile, "project", problems)}
+    model_sections: dict[str, object] = {}
+    stack_kinds: tuple[str, ...] = ()
+    if env == ACCOUNT:
+        dfile = SECTION_FILES["deployer"]
+        data, found = _read(root / dfile, dfile, problems)
+        problems += found
+        sections["deployer"] = _section(data or {}, dfile, "deployer", problems)
+        for path in sorted((root / "config" / ACCOUNT).glob("*.yaml")):
+            if path.name not in ("config.yaml", "deployer.yaml"):
+                problems.append(Problem(f"config/{ACCOUNT}/{path.name}", "(file name)",
+                                        "config/account holds only deployer.yaml"))
+    else:
+        efile = SECTION_FILES["environment"].format(env=env)
+        data, found = _read(root / efile, efile, problems)
+        problems += found
+        sections["environment"] = _section(data or {}, efile, "environment", problems)
+        stack_kinds = _stack_files(root, env, problems)
+        files = model_files(root, env, problems)
+        for path in files:
+            rel = f"models/{path.name}"
+            data, found = _read(path, rel, problems)
+            problems += found
+            # Unreadable: its problem is said; checking its settings would only add noise.
+            model_sections[path.stem] = UNREADABLE if data is None else _section(data, rel, "model", problems)
+        if not files and not any(p.file.startswith("models/") for p in problems):
+            problems.append(Problem("models/", "(file)", "no model is declared; add models/<name>.yaml "
+                                    "(README: Add a model)"))
+    e = _resolve(env, root, region, sections, model_sections, stack_kinds, now, True, problems)
+    if [p for p in problems if not p.warning]:
+        raise ConfigError(problems)
+    if graph:
+        e.inputs, e.batches = sceptre_graph(root, env, e)
+    return e
+
+
+def _read(path: Path, rel: str, problems: list[Problem]) -> tuple[dict | None, list[Problem]]:
+    """The file's mapping, or None (its problem added) when it cannot be read as one."""
+    try:
+        return yaml.read(path, rel)
+    except ConfigError as err:
+        problems += err.problems
+        return None, []
+
+
+def sceptre_graph(root: Path, env: str, e: Environment) -> tuple[dict, list[list[str]]]:
+    """Each stack's `!stack_output` inputs and the deploy order, as Sceptre reads config/."""
+    from sceptre.context import SceptreContext
+    from sceptre.plan.plan import SceptrePlan
+
+    plan = SceptrePlan(SceptreContext(command_path=env, project_path=str(root)))
+    inputs = {}
+    for stack in plan.graph:
+        raw = stack.__dict__.get("_parameters") or {}
+        inputs[stack.name] = {k: tuple(v.argument.split("::", 1)) for k, v in raw.items()
+                              if type(v).__name__ == "StackOutput"}
+        inputs[stack.name] = {k: (src.removesuffix(".yaml"), out) for k, (src, out) in inputs[stack.name].items()}
+    plan.resolve("launch")
+    batches = [sorted(s.name for s in batch) for batch in plan.launch_order]
+    missing = sorted(set(e.stacks) - set(inputs))
+    if missing:
+        raise ConfigError([Problem(f"config/{env}/", "(stacks)", f"Sceptre does not see {', '.join(missing)}")])
+    return inputs, batches
+
+
+def from_user_data(kind: str, user_data: dict, now: dt.datetime | None = None) -> Stack:
+    """The one stack Sceptre renders, from its sceptre_user_data (`stack` names it, e.g. dev/models/flu-ar2)."""
+    now = now or dt.datetime.now(dt.UTC)
+    path = user_data.get("stack", "")
+    env, _, rest = path.partition("/")
+    model = rest.split("/", 1)[1] if rest.startswith("models/") else None
+    problems: list[Problem] = []
+    wanted = "model" if model else (rest if env != ACCOUNT else "deployer")
+    if wanted != kind:
+        raise ConfigError([Problem(f"config/{path}.yaml", "template.path", f"builds a {kind} stack, but {path} is "
+                                   f"a {wanted} stack; use template path {TEMPLATES.get(wanted, '?')}")])
+    for key in sorted(set(user_data) - {"project", "environment", "model", "deployer", "stack"}):
+        problems.append(Problem(f"config/{path}.yaml", f"sceptre_user_data.{key}", "unknown section"))
+    e = _resolve(env, Path("."), "", user_data, {model: user_data.get("model")} if model else {},
+                 SHARED_KINDS if env != ACCOUNT else (), now, False, problems)
+    if [p for p in problems if not p.warning]:
+        raise ConfigError(problems)
+    return e.stacks[path]
