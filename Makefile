@@ -84,7 +84,7 @@ lint: $(BIN)/.installed $(CHECKOV_VENV)/.installed ## ruff, cfn-lint (I rules, p
 unit: $(BIN)/.installed ## Unit, property and snapshot tests only (no emulator)
 	@$(BIN)/pytest -q -m "not emulator"
 
-test: $(BIN)/.installed $(EMU_VENV)/.installed $(CHECKOV_VENV)/.installed ## Everything CI runs: lint, generated files up to date, unit, snapshot and emulator tests
+test: $(BIN)/.installed $(EMU_VENV)/.installed $(CHECKOV_VENV)/.installed graphviz ## Everything CI runs: lint, generated files up to date, unit, snapshot and emulator tests
 	@$(MAKE) --no-print-directory lint
 	@$(WM) refresh --check
 	@$(BIN)/pytest -q -p no:cacheprovider
@@ -181,7 +181,7 @@ graphviz:
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing graphviz (Debian package)"; \
 			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
-		else echo "error: make diagram needs graphviz's dot: sudo apt-get install graphviz (or brew install graphviz)" >&2; exit 1; fi; }
+		else echo "error: make refresh needs graphviz's dot: sudo apt-get install graphviz (or brew install graphviz)" >&2; exit 1; fi; }
 
 cost: check-env $(BIN)/.installed ## Monthly cost of ENV per model and in total (MODEL=, DURATION=<minutes>)
 	@$(WM) cost $(ENV) $(if $(MODEL),--model $(MODEL)) $(if $(DURATION),--duration $(DURATION))

@@ -9,11 +9,13 @@ Creates
 - DeployRole `weekly-models-github-deploy`: assumable only by jobs of the lab's repository
   that run in its GitHub environment `deployer.github_environment` (subject
   repo:<repo>:environment:<name>: a job that declares an environment presents that
-  subject, never its branch); may also execute those change sets and set termination
-  protection and stack policies. Which branches may use that environment is set in the
+  subject, never its branch); may also create, update and delete this project's stacks
+  (what `sceptre launch` calls, which the reviewed-plan hook allows only for the
+  reviewed plan) and set termination protection and stack policies. Which branches may use that environment is set in the
   repository's settings (Environments -> prod -> Deployment branches: main).
 - CloudFormationServiceRole `weekly-models-cloudformation`: what CloudFormation itself
-  uses to change the resources (wm passes it with each change set), so the two GitHub
+  uses to change the resources (Sceptre passes it: cloudformation_service_role in
+  config/prod/config.yaml), so the two GitHub
   roles can do little more than manage this project's stacks.
 All policies name their actions; resources are this project's (`weekly-models-*`) except
 for the calls AWS does not scope to a resource (Describe*, RegisterTaskDefinition, ...).
@@ -96,10 +98,12 @@ def build(stack):
     deploy_role = _github_role(
         t, "DeployRole", f"{P}-github-deploy", provider, d.github_repository, f"environment:{d.github_environment}",
         [read, pass_service,
+         # `sceptre launch` creates and updates stacks itself (the reviewed-plan hook pins what it sends), and
+         # deletes a stack a plan's change set left in REVIEW_IN_PROGRESS before creating it.
          Statement(Sid="DeployReviewedPlans", Effect=Allow, Resource=STACKS, Action=_actions(
-             "cloudformation:ExecuteChangeSet", "cloudformation:UpdateTerminationProtection",
-             "cloudformation:SetStackPolicy", "cloudformation:DetectStackDrift",
-             "cloudformation:DescribeStackResourceDrifts")),
+             "cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+             "cloudformation:UpdateTerminationProtection", "cloudformation:SetStackPolicy",
+             "cloudformation:DetectStackDrift", "cloudformation:DescribeStackResourceDrifts")),
          Statement(Sid="ReadDriftDetection", Effect=Allow, Resource=["*"],
                    Action=_actions("cloudformation:DescribeStackDriftDetectionStatus"))],
         f"Jobs in the {d.github_environment} environment of the lab's repository deploy the plan made from "
@@ -109,7 +113,7 @@ def build(stack):
     t.add_output(Output("DeployRoleArn", Value=GetAtt(deploy_role, "Arn"),
                         Description=f"For jobs in the {d.github_environment} environment"))
     t.add_output(Output("CloudFormationServiceRoleArn", Value=GetAtt(service, "Arn"),
-                        Description="Passed by wm with every change set"))
+                        Description="Sceptre's cloudformation_service_role for prod"))
     return t
 
 

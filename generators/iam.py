@@ -15,7 +15,7 @@ Creates
   check schedules start it).
 - AlertRulesRole: what the models' failure rules (EventBridge) use to start the
   environment's alert state machine, and nothing else.
-Every resource is scoped by the environment's name prefix (see generators/naming.py),
+Every resource is scoped by the environment's name prefix (see wm/config/names.py),
 so a model added later needs no change here. No `*` action, no AWS managed policy.
 
 Takes: ClusterArn (cluster stack).

@@ -5,7 +5,7 @@ Creates
 - DeadLetterQueue `<family>-dlq`: where Scheduler reports a run it could not start.
 - TaskDefinition `<family>`: Fargate, Linux/X86_64, the model's image, cpu and memory,
   plain environment variables, secrets by Parameter Store name, awslogs non-blocking.
-- TaskRole: only when the model declares `task_permissions` (none of the five does).
+- TaskRole: only when the model declares `task_permissions`.
 - Schedule `<family>`: EventBridge Scheduler, in the environment's schedule group, cron
   in an IANA time zone, flexible window, optional season dates, retry policy, ENABLED or
   DISABLED per environment, FARGATE or FARGATE_SPOT, public IP (there is no NAT gateway).

@@ -522,7 +522,7 @@ RAW = [
     ("an image with a digest that is not hex", "dev", MODEL,
      replace_line(IMAGE, "    image: reichlab/flu_ar2@sha256:xyz"), MODEL, F + "image", "digest"),
     ("a key written twice in one mapping", "dev", MODEL, add_lines("    image: reichlab/flu_ar2:1.3"),
-     MODEL, F + "image", "written twice, on lines 4 and 8"),
+     MODEL, F + "image", "written twice, on lines 5 and 9"),
     ("a key written twice in an env file", "dev", DEV, add_lines("env: dev"),
      DEV, "env", "written twice"),
     ("a start date with month 13", "dev", MODEL, add_lines("    schedule:", "      start_date: 2026-13-01"),
@@ -544,6 +544,9 @@ RAW = [
                                                                    "    schedule_state: off"),
      DEV, E + "schedule_state", "'ENABLED' or 'DISABLED'"),
     ("cpu written as text", "dev", MODEL, add_lines('    cpu: "1024 units"'), MODEL, F + "cpu", "plain number"),
+    ("cpu written as quoted digits", "dev", MODEL, add_lines('    cpu: "1024"'), MODEL, F + "cpu", "plain number"),
+    ("cpu written as true", "dev", MODEL, add_lines("    cpu: true"), MODEL, F + "cpu", "not a number"),
+    ("memory with a fraction", "dev", MODEL, add_lines("    memory: 3072.5"), MODEL, F + "memory", "whole number"),
     ("an anchor and alias", "dev", MODEL, write("sceptre_user_data:\n  model: &m\n    image: reichlab/flu_ar2:1.2\n"
                                                 "  other: *m\n"), MODEL, "(file)", "anchors and aliases"),
     ("a billion laughs", "dev", MODEL, write(LAUGHS), MODEL, "(file)", "anchors and aliases"),

@@ -247,7 +247,8 @@ def cmd_secret(args) -> None:
         kwargs["KeyId"] = key
     _boto("ssm").put_parameter(Name=parameter, Value=value, Type="SecureString", Overwrite=True,
                                Description=f"weekly-models {e.name} secret {args.name}", **kwargs)
-    print(f"stored {parameter} as a SecureString ({len(value)} characters, value not shown)")
+    under = f"the KMS key {key}" if key else "the AWS managed key aws/ssm"
+    print(f"stored {parameter} as a SecureString encrypted with {under} ({len(value)} characters, value not shown)")
 
 
 def _model(e: Environment, name: str | None):

@@ -20,7 +20,7 @@ import re
 import typing
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, field_validator
 
 from wm.config import checks
 from wm.config.problems import Problem
@@ -35,6 +35,8 @@ CONTRACT_SECRETS = ("GH_TOKEN", "GIT_CREDENTIALS", "SLACK_API_TOKEN")
 
 
 class _Strict(BaseModel):
+    # Unknown keys are errors; numbers and booleans are Strict* fields, so "1024" (text) or `true`
+    # where a number belongs is an error, as docs/model.schema.json says, not silently converted.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -68,9 +70,9 @@ class ProjectSpec(_Strict):
 
 class RetrySpec(_Strict):
     """EventBridge Scheduler's retry policy: it covers only the RunTask call, not the run."""
-    maximum_attempts: int = Field(
+    maximum_attempts: StrictInt = Field(
         3, ge=0, le=185, description="Retries of a failed RunTask call (Scheduler allows 0-185).")
-    maximum_event_age_seconds: int = Field(
+    maximum_event_age_seconds: StrictInt = Field(
         3600, ge=60, le=86400, description="Seconds after which Scheduler stops retrying (60-86400).")
 
 
@@ -80,7 +82,7 @@ class ScheduleSpec(_Strict):
         "cron(0 14 ? * WED *)",
         description="When to run (cron, rate or at; the default is after the 17:45 UTC data snapshot).")
     timezone: str = Field("America/New_York", description="IANA time zone of the expression.")
-    flexible_window_minutes: int | None = Field(
+    flexible_window_minutes: StrictInt | None = Field(
         15, ge=1, le=1440, description="Scheduler may start up to this many minutes late (null: exactly on time).")
     start_date: dt.date | None = Field(None, description="First day of the season, e.g. 2026-10-01 (sent to AWS only until it begins).")
     end_date: dt.date | None = Field(None, description="Last day of the season, e.g. 2027-06-30 (after it the schedule is deployed DISABLED).")
@@ -137,15 +139,15 @@ class ModelSpec(_Strict):
     variables: dict[str, str] = Field(default_factory=dict, description="Plain environment variables, e.g. MODEL_NAME.")
     secrets: tuple[str, ...] = Field(
         CONTRACT_SECRETS, description="Secret names read from Parameter Store (the container contract's three).")
-    cpu: int = Field(1024, description="Fargate cpu units.")
-    memory: int = Field(3072, description="Fargate memory, MiB; a size Fargate offers for the cpu.")
+    cpu: StrictInt = Field(1024, description="Fargate cpu units.")
+    memory: StrictInt = Field(3072, description="Fargate memory, MiB; a size Fargate offers for the cpu.")
     capacity: Capacity = Field("FARGATE", description="FARGATE, or FARGATE_SPOT (cheaper, may be interrupted).")
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec, description="When the model runs.")
     task_permissions: tuple[PermissionSpec, ...] = Field(
         (), description="AWS permissions of the model's own code; a task role is made only when set.")
-    expected_duration_minutes: float = Field(
+    expected_duration_minutes: StrictFloat = Field(
         30, gt=0, le=24 * 60, description="How long a run takes, in minutes, for `make cost`.")
-    log_megabytes_per_run: float = Field(
+    log_megabytes_per_run: StrictFloat = Field(
         5, ge=0, description="Log output of one run, in MB, for `make cost`.")
 
     @field_validator("secrets")
@@ -162,8 +164,8 @@ class ModelSpec(_Strict):
 class ModelOverride(_Strict):
     """One model's settings that differ in one environment (environment.model_overrides)."""
     image: str | None = Field(None, description="Another image in this environment, e.g. a tag to try in dev.")
-    cpu: int | None = Field(None, description="Another cpu size.")
-    memory: int | None = Field(None, description="Another memory size.")
+    cpu: StrictInt | None = Field(None, description="Another cpu size.")
+    memory: StrictInt | None = Field(None, description="Another memory size.")
     capacity: Capacity | None = Field(None, description="Another capacity.")
     schedule_state: State | None = Field(None, description="Another schedule state for this model only.")
     variables: dict[str, str] = Field(default_factory=dict, description="Variables added or changed for this model.")
@@ -221,7 +223,7 @@ class AlertsSpec(_Strict):
     """Who hears of a failed or missing run."""
     emails: tuple[str, ...] = Field((), description="Addresses subscribed to the alert topic; each confirms once by email.")
     slack: SlackSpec | None = Field(None, description="Slack delivery through AWS Chatbot (authorise the workspace once in the console).")
-    run_history_retention_days: int = Field(
+    run_history_retention_days: StrictInt = Field(
         731, description="Days the run history (/weekly-models/<env>/runs) is kept: two seasons.")
 
     @field_validator("emails")
@@ -252,10 +254,10 @@ class EnvironmentSpec(_Strict):
     """config/<env>/config.yaml, sceptre_user_data.environment: what differs per environment."""
     schedule_state: State = Field("DISABLED", description="ENABLED or DISABLED; DISABLED unless set, so nothing runs by surprise.")
     variables: dict[str, str] = Field(default_factory=dict, description="Plain environment variables added to every model.")
-    log_retention_days: int = Field(90, description="Days CloudWatch keeps model logs.")
+    log_retention_days: StrictInt = Field(90, description="Days CloudWatch keeps model logs.")
     deletion_policy: Literal["Delete", "Retain"] = Field(
         "Retain", description="What happens to logs and queues when their stack goes.")
-    allow_latest_tag: bool = Field(False, description="Accept images tagged latest (never in prod).")
+    allow_latest_tag: StrictBool = Field(False, description="Accept images tagged latest (never in prod).")
     cluster_name: str | None = Field(None, description="ECS cluster name (none: weekly-models-<env>).")
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="Where the tasks run.")
     secrets_kms_key_arn: str | None = Field(
@@ -347,6 +349,10 @@ def _message(e: dict, cls, loc) -> str:
         return f"must be text, not {what}"
     if kind in ("date_type", "date_from_datetime_parsing", "date_parsing", "date_from_datetime_inexact"):
         return f"{value!r} is not a date; write YYYY-MM-DD, e.g. 2026-10-01"
+    if kind in ("int_type", "float_type") and isinstance(value, bool):
+        return f"{str(value).lower()} is true or false in YAML, not a number; write a plain number"
+    if kind in ("int_type", "int_from_float") and isinstance(value, float):
+        return f"{value} is not a whole number; write one, e.g. {int(value)}"
     if kind in ("int_type", "int_parsing", "float_type", "float_parsing", "int_from_float") and isinstance(value, str):
         return f"{value!r} is text; write a plain number"
     if kind == "bool_type" or kind == "bool_parsing":

@@ -9,6 +9,7 @@ template whose bytes equal another's (a fixture's shared stack, say) is linted o
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -52,7 +53,8 @@ def lint(files: list[Path], region: str = "us-east-1", workers: int | None = Non
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
     if workers == 1:
         return _lint(todo), len(todo)
-    chunks = [todo[i::workers] for i in range(workers)]
+    gc.freeze()  # the loaded rules and schemas stay shared with the workers, not copied by the collector
     with multiprocessing.get_context("fork").Pool(workers) as pool:  # the workers inherit the loaded rules
-        found = [line for part in pool.map(_lint, chunks) for line in part]
+        found = [line for part in pool.imap_unordered(_lint, [[f] for f in todo], chunksize=4) for line in part]
+    gc.unfreeze()
     return sorted(found), len(todo)

@@ -106,7 +106,7 @@ def _has(properties, path: str) -> bool:
 # Resources a resource's handlers act on that its properties name only by name, not ARN.
 RELATED = {
     "AWS::Logs::MetricFilter": lambda p, region: [f"arn:{PARTITION}:logs:{region}:{ACCOUNT}:log-group:{p['LogGroupName']}"],
-    # Deleting a group deletes its schedules; all of them are named with the group's prefix (generators/naming.py).
+    # Deleting a group deletes its schedules; all of them are named with the group's prefix (wm/config/names.py).
     "AWS::Scheduler::ScheduleGroup": lambda p, region: [
         f"arn:{PARTITION}:scheduler:{region}:{ACCOUNT}:schedule/{p['Name']}/{p['Name']}-any-schedule"],
 }
