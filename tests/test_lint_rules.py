@@ -97,7 +97,7 @@ def test_make_lint_runs_the_project_rules(monkeypatch):
 
     monkeypatch.setenv("WM_LINT_NOW", LINT_NOW)
     bad = [sorted((FIXTURES / rule_id).glob("bad*.yaml"))[0] for rule_id in sorted(RULE_IDS)]
-    found, _ = cfn.lint(bad, workers=1)
+    found, _, _ = cfn.lint(bad, workers=1)
     assert {m.group(1) for line in found if (m := re.search(r": ([EWI]\d{4}) ", line))} == RULE_IDS, found
 
 
@@ -129,3 +129,23 @@ def test_start_date_rule_follows_the_clock_override():
     broken = run_cfn_lint([bad], now="next tuesday")
     assert {m["Rule"]["Id"] for m in broken} == {"E0002"}
     assert all("WM_LINT_NOW" in m["Message"] for m in broken)
+
+
+def test_the_lint_cache_reuses_only_what_cannot_have_changed(tmp_path, monkeypatch):
+    """A template linted before is not linted again; its findings are; a clock-dependent one always is."""
+    from wm.lint import cfn
+
+    monkeypatch.setenv("WM_LINT_NOW", LINT_NOW)
+    cache = tmp_path / "cache.json"
+    bad = sorted((FIXTURES / "E9102").glob("bad*.yaml"))[0]
+    clocked = sorted((FIXTURES / "E9103").glob("bad*.yaml"))[0]
+    copy = tmp_path / "same-bytes.yaml"
+    copy.write_bytes(bad.read_bytes())
+    first, distinct, linted = cfn.lint([bad, copy, clocked], workers=1, cache=cache)
+    assert (distinct, linted) == (2, 2)
+    again, _, linted_again = cfn.lint([bad, copy, clocked], workers=1, cache=cache)
+    assert again == first and linted_again == 1  # only the one with a StartDate
+    assert any(line.startswith(f"{copy}:") and " E9102 " in line for line in again)  # every path reported
+    (tmp_path / "rules").mkdir()
+    monkeypatch.setattr(cfn, "RULES", tmp_path / "rules")  # other rules: nothing cached is valid
+    assert cfn._load(cache, cfn.fingerprint("us-east-1")) == {}

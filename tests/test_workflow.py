@@ -60,7 +60,7 @@ def statements(role: dict) -> list[dict]:
 
 
 # The repository variable each job's configure-aws-credentials step reads -> the deployer role it holds
-# (README, "Continuous delivery from GitHub").
+# (docs/deploying.md, "Continuous delivery from GitHub").
 ROLE_OF_VARIABLE = {"WEEKLY_MODELS_PLAN_ROLE_ARN": "PlanRole", "WEEKLY_MODELS_DEPLOY_ROLE_ARN": "DeployRole"}
 
 

@@ -65,7 +65,8 @@ def _warn(e: Environment) -> None:
 
 def cmd_validate(args) -> None:
     e = _load(args.env, graph=True)  # Sceptre's reading of the same files must agree
-    print(f"{e.name}: {_count(len(e.stacks), 'stack')} valid ({_count(len(e.models), 'model')})")
+    names = f": {', '.join(m.name for m in e.models)}" if e.models else ""
+    print(f"{e.name}: {_count(len(e.stacks), 'stack')} valid ({_count(len(e.models), 'model')}{names})")
     for p in e.placeholders:
         print(f"  still to set before deploying to AWS: {p}")
     _warn(e)
@@ -483,11 +484,12 @@ def cmd_cfn_lint(args) -> None:
     if not files:
         raise Failure(f"no templates under {folder}: render them first (make lint does)", 2)
     t0 = time.monotonic()
-    findings, distinct = cfn.lint(files, resolve.project_region(ROOT))
+    cache = None if args.no_cache else ROOT / "build" / "cfn-lint-cache.json"
+    findings, distinct, linted = cfn.lint(files, resolve.project_region(ROOT), cache=cache)
     for line in findings:
         print(line)
-    print(f"cfn-lint: {len(files)} templates ({distinct} distinct) in {time.monotonic() - t0:.1f} s, "
-          f"{len(findings)} findings")
+    print(f"cfn-lint: {_count(len(files), 'template')} ({distinct} distinct, {linted} linted now, the others "
+          f"unchanged since they were) in {time.monotonic() - t0:.1f} s, {len(findings)} findings")
     if findings:
         raise Failure("cfn-lint found problems (above)", 1)
 
@@ -563,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_smoke)
     p = sub.add_parser("cfn-lint", help="cfn-lint (I rules and the project's rules) over rendered templates, in parallel")
     p.add_argument("folder")
+    p.add_argument("--no-cache", action="store_true", help="lint every template, even one linted before")
     p.set_defaults(func=cmd_cfn_lint)
     p = sub.add_parser("lint-iam", help="service role permissions and parliament over every policy (offline)")
     p.set_defaults(func=cmd_lint_iam)

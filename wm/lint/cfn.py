@@ -3,14 +3,19 @@
 The same checks as `cfn-lint --include-checks I --append-rules wm/lint/cfn_rules` with
 `--non-zero-exit-code informational`: every rule, informational ones included, and the
 project's own rules (wm/lint/cfn_rules/). The rules and schemas load once; the templates
-are then split between worker processes forked from that state (one per CPU), and a
-template whose bytes equal another's (a fixture's shared stack, say) is linted only once.
+are then split between worker processes forked from that state (one per CPU). A template
+whose bytes equal another's (a fixture's shared stack, say) is linted once, and what a
+template's lint found is kept in build/cfn-lint-cache.json under the template's SHA-256,
+cfn-lint's version, the project rules' source and the region: a template linted before,
+with nothing else changed, is not linted again (a clean clone, as in CI, starts empty). A
+template with a StartDate is always linted: E9103's verdict on it depends on the clock.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import multiprocessing
 import os
 from pathlib import Path
@@ -25,6 +30,16 @@ def templates(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.yaml") if not p.name.startswith(SKIP) and "policies" not in p.parts)
 
 
+def fingerprint(region: str) -> str:
+    """What, besides a template, decides what cfn-lint finds in it."""
+    from importlib.metadata import version
+
+    rules = hashlib.sha256()
+    for path in sorted(RULES.glob("*.py")):
+        rules.update(path.name.encode() + path.read_bytes())
+    return f"cfn-lint {version('cfn-lint')}, rules {rules.hexdigest()[:16]}, {region}"
+
+
 def _setup(region: str) -> None:
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner.cli import Runner
@@ -33,28 +48,59 @@ def _setup(region: str) -> None:
     _state["config"], _state["rules"] = config, Runner(config).rules
 
 
-def _lint(files: list[str]) -> list[str]:
+def _lint(file: str) -> tuple[str, list[list]]:
     from cfnlint.runner.template.runner import run_template_by_file_path
 
-    out = []
-    for file in files:
-        for m in run_template_by_file_path(file, _state["config"], _state["rules"], False):
-            out.append(f"{m.filename}:{m.linenumber}:{m.columnnumber}: {m.rule.id} {m.message}")
-    return out
+    found = [[m.linenumber, m.columnnumber, m.rule.id, m.message]
+             for m in run_template_by_file_path(file, _state["config"], _state["rules"], False)]
+    return file, found
 
 
-def lint(files: list[Path], region: str = "us-east-1", workers: int | None = None) -> tuple[list[str], int]:
-    """Every finding (file:line:column: rule message) and how many distinct templates were linted."""
-    unique: dict[str, str] = {}
+def _load(cache: Path | None, key: str) -> dict:
+    if cache is None or not cache.is_file():
+        return {}
+    try:
+        data = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        return {}  # unreadable: start again
+    return data.get("results", {}) if data.get("fingerprint") == key else {}
+
+
+def _save(cache: Path, key: str, results: dict) -> None:
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
+    tmp.write_text(json.dumps({"fingerprint": key, "results": results}, sort_keys=True))
+    os.replace(tmp, cache)
+
+
+def lint(files: list[Path], region: str = "us-east-1", workers: int | None = None,
+         cache: Path | None = None) -> tuple[list[str], int, int]:
+    """Every finding (file:line:column: rule message), how many distinct templates there were, and
+    how many of them were linted now (the others' findings came from the cache)."""
+    by_sha: dict[str, list[str]] = {}
+    clocked: set[str] = set()  # what E9103 says of these depends on the time: never from the cache
     for f in files:
-        unique.setdefault(hashlib.sha256(f.read_bytes()).hexdigest(), str(f))
-    todo = sorted(unique.values())
-    _setup(region)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-    if workers == 1:
-        return _lint(todo), len(todo)
-    gc.freeze()  # the loaded rules and schemas stay shared with the workers, not copied by the collector
-    with multiprocessing.get_context("fork").Pool(workers) as pool:  # the workers inherit the loaded rules
-        found = [line for part in pool.imap_unordered(_lint, [[f] for f in todo], chunksize=4) for line in part]
-    gc.unfreeze()
-    return sorted(found), len(todo)
+        body = f.read_bytes()
+        sha = hashlib.sha256(body).hexdigest()
+        by_sha.setdefault(sha, []).append(str(f))
+        if b"StartDate" in body:
+            clocked.add(sha)
+    key = fingerprint(region)
+    results = {sha: found for sha, found in _load(cache, key).items() if sha in by_sha and sha not in clocked}
+    todo = {paths[0]: sha for sha, paths in sorted(by_sha.items()) if sha not in results}
+    if todo:
+        _setup(region)
+        workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+        if workers == 1:
+            done = [_lint(f) for f in sorted(todo)]
+        else:
+            gc.freeze()  # the loaded rules and schemas stay shared with the workers, not copied by the collector
+            with multiprocessing.get_context("fork").Pool(workers) as pool:  # the workers inherit the rules
+                done = list(pool.imap_unordered(_lint, sorted(todo), chunksize=4))
+            gc.unfreeze()
+        results.update({todo[file]: found for file, found in done})
+    if cache is not None:
+        _save(cache, key, {sha: found for sha, found in results.items() if sha not in clocked})
+    findings = sorted(f"{path}:{line}:{column}: {rule} {message}" for sha, paths in by_sha.items()
+                      for path in paths for line, column, rule, message in results[sha])
+    return findings, len(by_sha), len(todo)
