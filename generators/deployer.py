@@ -33,7 +33,6 @@ from troposphere import GetAtt, Output, iam
 
 from generators.iam import assume_role
 from wm.config import names as naming
-from wm.lint.permissions import PASSED_TO, SERVICE_LINKED_ROLES
 from wm.render import arn, checkov_skip, new_template, why
 
 GITHUB = "token.actions.githubusercontent.com"
@@ -123,6 +122,8 @@ def _service_statements() -> list:
     Derived from the resource handlers' declared permissions and checked by `make lint`
     (wm/lint/permissions.py): a missing permission, or one no handler needs, fails it.
     """
+    from wm.lint.permissions import PASSED_TO, SERVICE_LINKED_ROLES  # the lint's tables: loaded only here
+
     own = f"{P}-*"
 
     def allow(sid: str, resources: list, *actions: str, **extra) -> Statement:

@@ -24,7 +24,6 @@ from wm.config import names as naming
 from wm.config import resolve
 from wm.config.model import Environment
 from wm.config.problems import ConfigError
-from wm.operations import runs
 
 ROOT = project.root()
 CONFIG_ENVS = {"local": "dev", "dev": "dev", "prod": "prod", "account": "account"}
@@ -270,6 +269,8 @@ def _ops(args):
 
 
 def cmd_status(args) -> None:
+    from wm.operations import runs
+
     e, aws = _ops(args)
     rows = runs.status(aws, list(e.models), e.cluster_name, e.lab_timezone)
     print(runs.table(rows, e.lab_timezone))
@@ -277,6 +278,8 @@ def cmd_status(args) -> None:
 
 
 def cmd_run(args) -> None:
+    from wm.operations import runs
+
     e, aws = _ops(args)
     model = _model(e, args.model)
     try:
@@ -290,6 +293,8 @@ def cmd_run(args) -> None:
 
 
 def cmd_logs(args) -> None:
+    from wm.operations import runs
+
     e, aws = _ops(args)
     model = _model(e, args.model)
     cluster = e.cluster_name

@@ -52,7 +52,7 @@ def _scalar(node: yaml.ScalarNode, loader: yaml.SafeLoader, rel: str, path: tupl
     value, line = node.value, node.start_mark.line + 1
     if not node.tag.startswith("tag:yaml.org,2002:"):  # Sceptre's resolvers and hooks: their text
         return f"{node.tag} {value}".strip()
-    if node.tag == _INT_TAG and node.style is None:
+    if node.tag == _INT_TAG and not node.style:
         if re.fullmatch(r"[-+]?0[0-7_]+", value):
             problems.append(Problem(rel, _field(path), f"{value} (line {line}) reads as an octal number in YAML; "
                                     f"write {int(value.replace('_', '') or 0, 10)} without the leading 0"))
@@ -61,11 +61,11 @@ def _scalar(node: yaml.ScalarNode, loader: yaml.SafeLoader, rel: str, path: tupl
             problems.append(Problem(rel, _field(path), f"{value} (line {line}) reads as a base-60 number in YAML; "
                                     "write a plain number (e.g. minutes as 90), or quote it if it is text"))
             return None
-    if node.tag == _FLOAT_TAG and node.style is None and ":" in value:
+    if node.tag == _FLOAT_TAG and not node.style and ":" in value:
         problems.append(Problem(rel, _field(path), f"{value} (line {line}) reads as a base-60 number in YAML; "
                                 "write a plain number, or quote it if it is text"))
         return None
-    if node.tag == _STAMP_TAG and node.style is None:
+    if node.tag == _STAMP_TAG and not node.style:
         try:
             return loader.construct_yaml_timestamp(node)
         except ValueError as err:
@@ -99,14 +99,27 @@ def _build(node, loader, rel: str, path: tuple, problems: list[Problem], depth: 
     return _scalar(node, loader, rel, path, problems)
 
 
+_FAST = getattr(yaml, "CSafeLoader", None)  # libyaml, when PyYAML was built with it: the parsing in C
+
+
+def _refuse_aliases(text: str) -> None:
+    """Anchors and aliases refused from the event stream, before any node is built."""
+    for event in yaml.parse(text, Loader=_FAST):
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused(f"line {event.start_mark.line + 1}: YAML anchors and aliases (&name, *name) are not "
+                           "allowed in configuration; write the value out where it is used")
+
+
 def load_text(text: str, rel: str) -> tuple[object, list[Problem]]:
     """The YAML document in `text` as Python values, and the problems found reading it."""
     problems: list[Problem] = []
     if len(text.encode()) > SIZE_LIMIT:
         raise ConfigError([Problem(rel, "(file)", f"is {len(text.encode())} bytes; configuration files are at most "
                                    f"{SIZE_LIMIT} bytes (split it, or check it is the file you meant)")])
-    loader = _NoAliases(text)
+    loader = _FAST(text) if _FAST else _NoAliases(text)
     try:
+        if _FAST:
+            _refuse_aliases(text)
         node = loader.get_single_node()
         data = None if node is None else _build(node, loader, rel, (), problems)
     except _Refused as err:
@@ -118,8 +131,28 @@ def load_text(text: str, rel: str) -> tuple[object, list[Problem]]:
     return data, problems
 
 
+_read_before: dict[tuple, tuple[dict, list[Problem]]] = {}  # (path, size, mtime) -> what read() gave
+
+
 def read(path: Path, rel: str) -> tuple[dict, list[Problem]]:
-    """A configuration file as a mapping (empty when the file is), and the problems found in it."""
+    """A configuration file as a mapping (empty when the file is), and the problems found in it.
+    A file read before in this process, unchanged since, is not parsed again (`wm render dev prod`
+    reads the project and model files for each environment): treat the mapping as read-only."""
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), rel, stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        key = None
+    if key in _read_before:
+        data, problems = _read_before[key]
+        return data, list(problems)
+    data, problems = _read(path, rel)
+    if key is not None:
+        _read_before[key] = (data, list(problems))
+    return data, problems
+
+
+def _read(path: Path, rel: str) -> tuple[dict, list[Problem]]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
