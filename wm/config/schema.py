@@ -37,7 +37,7 @@ CONTRACT_SECRETS = ("GH_TOKEN", "GIT_CREDENTIALS", "SLACK_API_TOKEN")
 class _Strict(BaseModel):
     # Unknown keys are errors; numbers and booleans are Strict* fields, so "1024" (text) or `true`
     # where a number belongs is an error, as docs/model.schema.json says, not silently converted.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _check(problem: str | None):
