@@ -30,12 +30,12 @@ EMU_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(ENDPOINT) 
 # wm on the emulator (local) or, after the credentials check, on AWS.
 aws_cmd = $(if $(filter local,$(ENV)),$(EMU_ENV) $(WM) $(1),$(WM) aws-check $(ENV) >/dev/null && $(WM) $(1))
 
-.PHONY: smoke deploy-deployer plan drift refresh graphviz cost status run logs help install validate render lint test unit deploy destroy secret \
+.PHONY: migrate emulator-handbuilt smoke deploy-deployer plan drift refresh graphviz cost status run logs help install validate render lint test unit deploy destroy secret \
 	emulator-start emulator-stop bench clean check-env
 
 ##@ Start here
 help: ## List every target by what it is for (ENV=local|dev|prod, default local)
-	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # --- environments (pinned; each installs itself on first use) -------------------------
 
@@ -173,6 +173,15 @@ ifeq ($(ENV),local)
 else
 	@$(WM) smoke $(ENV) --deploy "$(MAKE) --no-print-directory deploy ENV=$(ENV)" $(if $(MODEL),--model $(MODEL)) $(if $(WAIT),--wait $(WAIT))
 endif
+
+##@ Cut over from the hand-built setup (wm/cutover/)
+
+migrate: check-env $(BIN)/.installed ## Compare the hand-built setup with ENV (read-only; build/migrate-<env>.md); STEP=secrets|switch|rollback|cleanup acts
+	@$(call aws_cmd,migrate $(ENV) $(if $(STEP),--step $(STEP)) $(if $(MODEL),--model $(MODEL)) $(if $(filter yes,$(OVERWRITE)),--overwrite) $(if $(filter yes,$(FORCE)),--force) $(if $(filter yes,$(CONFIRM)),--yes))
+
+emulator-handbuilt: $(EMU_VENV)/.installed ## Recreate the hand-built setup in the emulator (emulator/handbuilt.yaml), to rehearse make migrate
+	@$(MAKE) --no-print-directory emulator-start
+	@$(EMU_ENV) $(EMU_VENV)/bin/python emulator/handbuilt.py
 
 ##@ Reports (wm/reports/)
 

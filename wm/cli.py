@@ -152,7 +152,7 @@ def cmd_aws_check(args) -> None:
         who = _boto("sts").get_caller_identity()
     except (BotoCoreError, ClientError) as err:
         raise Failure(f"AWS did not accept the credentials: {err}. {how}", 4) from None
-    print(f"deploying {args.env} as {who['Arn']} (account {who['Account']})")
+    print(f"ENV={args.env} on AWS as {who['Arn']} (account {who['Account']}, region {resolve.project_region(ROOT)})")
 
 
 def cmd_emulator_wait(args) -> None:
@@ -376,13 +376,13 @@ def cmd_plan(args) -> None:
                       "make sure that is intended before deploying", plan.EXIT_STATEFUL)
 
 
-def _confirm(question: str, yes: bool) -> None:
+def _confirm(question: str, yes: bool, unchanged: str = "nothing was deployed") -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise Failure("not confirmed: run again with CONFIRM=yes", 9)
+        raise Failure(f"not confirmed ({unchanged}): run again with CONFIRM=yes", 9)
     if input(f"{question} type yes: ").strip() != "yes":
-        raise Failure("not confirmed; nothing was deployed", 9)
+        raise Failure(f"not confirmed; {unchanged}", 9)
 
 
 def _failed_stacks(e: Environment) -> list[str]:
@@ -481,6 +481,67 @@ def cmd_smoke(args) -> None:
         raise Failure("make smoke: a step failed (above)", 12)
 
 
+def cmd_migrate(args) -> None:
+    """The cut-over from the hand-built setup (wm/cutover/): a read-only report, or one STEP."""
+    import datetime as dt
+
+    from wm.cutover import handbuilt, report, steps
+
+    e = _load(args.env)
+    if args.model:
+        _model(e, args.model)
+    if args.model and args.step not in ("switch", "rollback"):
+        raise Failure(f"MODEL= is for STEP=switch and STEP=rollback; STEP={args.step} covers every model", 2)
+    _require_endpoint(args.endpoint if args.env == "local" else None)
+    who = _boto("sts").get_caller_identity()
+    where = f"the local emulator at {args.endpoint}" if args.env == "local" else "AWS"
+    print(f"make migrate ENV={args.env} STEP={args.step}: account {who['Account']}, region {e.region} ({where}), "
+          f"compared with the {e.name} configuration")
+    setup = handbuilt.scan(_boto, e)
+    now = dt.datetime.now(dt.UTC)
+    acts = args.step != "report" and not (args.step == "cleanup" and not args.yes)
+    if acts and e.name == "prod":
+        _confirm(f"STEP={args.step} changes account {who['Account']} in {e.region}; go on?", args.yes,
+                 "nothing was changed")
+    lines, code = [], 0
+    if args.step == "secrets":
+        lines, complete = steps.secrets(_boto, e, setup, args.overwrite, args.env)
+        code = 0 if complete else 1
+    elif args.step == "switch":
+        lines, refused = steps.switch(_boto, e, setup, args.model, args.force, now, args.env)
+        code = 1 if refused else 0
+    elif args.step == "rollback":
+        lines = steps.rollback(_boto, e, setup, args.model)
+    elif args.step == "cleanup":
+        lines = steps.cleanup(steps.cleanup_actions(_boto, e, setup, args.env), args.yes)
+    for line in lines:
+        print(line)
+    if acts:
+        setup = handbuilt.scan(_boto, e)  # the report shows the account as the step left it
+    r = report.compare(_boto, e, setup, now, where, args.env)
+    out = ROOT / "build" / f"migrate-{args.env}.md"
+    journal = out.with_suffix(".log")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if acts:
+        with journal.open("a") as f:
+            f.write(f"{now:%Y-%m-%d %H:%M} UTC STEP={args.step} (account {who['Account']}):\n"
+                    + "".join(f"    {line}\n" for line in lines))
+    if journal.exists():
+        r.done = journal.read_text().splitlines()
+    text = report.markdown(r)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(out)
+    if args.step == "report":
+        print(text, end="")
+    print(f"report: {out.relative_to(ROOT)}")
+    if args.step == "report" and r.fails:
+        raise Failure("the report found differences that change what a model does, or could not read something "
+                      "(the Summary above); nothing was changed", report.EXIT_DIFFERENCES)
+    if code:
+        raise Failure(f"STEP={args.step}: not everything could be done (above)", code)
+
+
 def cmd_cfn_lint(args) -> None:
     from wm.lint import cfn
 
@@ -568,6 +629,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wait", type=float, default=90, help="minutes to wait for the dry run to stop")
     p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
     p.set_defaults(func=cmd_smoke)
+    p = sub.add_parser("migrate", help="cut over from the hand-built setup: a report, or one step")
+    p.add_argument("env")
+    p.add_argument("--step", default="report", choices=("report", "secrets", "switch", "rollback", "cleanup"))
+    p.add_argument("--model", help="switch or roll back only this model")
+    p.add_argument("--overwrite", action="store_true", help="secrets: replace a parameter that exists")
+    p.add_argument("--force", action="store_true", help="switch without a successful run of the new setup")
+    p.add_argument("--yes", action="store_true", help="confirmed (CONFIRM=yes); cleanup acts only with it")
+    p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
+    p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("cfn-lint", help="cfn-lint (I rules and the project's rules) over rendered templates, in parallel")
     p.add_argument("folder")
     p.add_argument("--no-cache", action="store_true", help="lint every template, even one linted before")
