@@ -83,14 +83,17 @@ def seed(facts: dict, env: str, say=print) -> None:
         made.append(f"security group {sg} ({sg_name}) with SSH open to {facts['security_group']['ssh_from']}")
 
     bucket = facts["bucket"]
-    s3.create_bucket(Bucket=bucket)
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=bucket)
     for model_dir, m in facts["models"].items():
         fam = family(model_dir)
         key = f"{model_dir}.env"
-        if not m.get("planted_env_file_missing"):
+        present = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount", 0) > 0
+        if not m.get("planted_env_file_missing") and not present:
             lines = [f"{k}={v}" for k, v in {**facts["variables"], **m["variables"], **facts["secrets"],
                                                **m.get("planted_variables", {})}.items()]
             s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
+            made.append(f"s3://{bucket}/{key}")
         if not ecs.list_task_definitions(familyPrefix=fam, status="ACTIVE")["taskDefinitionArns"]:
             arn = _task_definition(ecs, fam, m["image"], facts, roles[facts["execution_role"]],
                                    [{"value": f"arn:aws:s3:::{bucket}/{key}", "type": "s3"}])

@@ -17,25 +17,39 @@ ENV = environment("dev")
 NOW = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
 
 
+NOT_A_VARIABLE = "line {} is not VARIABLE=VALUE (a name of letters, digits and _)"
+
+
 @pytest.mark.parametrize("text, variables, problems", [
     ("A=1\nB=two words\n", {"A": "1", "B": "two words"}, []),
     ("# a comment\n\n  # indented comment\nA=1\n", {"A": "1"}, []),
     ("URL=https://x/?a=b=c\n", {"URL": "https://x/?a=b=c"}, []),           # only the first '=' splits
     ('Q="quoted"\n', {"Q": '"quoted"'}, []),                                 # no quote handling in ECS
     ("EMPTY=\n", {"EMPTY": ""}, []),
-    ("JUSTANAME\n", {}, ["line 1 is not VARIABLE=VALUE"]),
-    ("=value\n", {}, ["line 1 is not VARIABLE=VALUE"]),
+    ("JUSTANAME\n", {}, [NOT_A_VARIABLE.format(1)]),
+    ("=value\n", {}, [NOT_A_VARIABLE.format(1)]),
+    ("A=1\nMIIEvQIBADAN+gkqhkiG9w0/AQEFAASC==\n", {"A": "1"}, [NOT_A_VARIABLE.format(2)]),  # a pasted key: no name shown
+    ("MY VAR=1\n", {}, [NOT_A_VARIABLE.format(1)]),
     ("A=1\nA=2\n", {"A": "2"}, ["A is set twice (line 2)"]),
 ])
 def test_env_files_are_read_as_ecs_reads_them(text, variables, problems):
     assert handbuilt.parse_env_file(text) == (variables, problems)
 
 
-@pytest.mark.parametrize("name, secret", [("SLACK_API_TOKEN", True), ("GIT_CREDENTIALS", True), ("GH_TOKEN", True),
-                                          ("DB_PASSWORD", True), ("MY_API_KEY", True), ("CHANNEL_ID", False),
-                                          ("MODEL_NAME", False), ("MAIN_PY_ARGS", False)])
-def test_names_that_hold_a_secret_are_never_shown(name, secret):
-    assert handbuilt.looks_secret(name) is secret
+@pytest.mark.parametrize("name, value, secret", [
+    ("SLACK_API_TOKEN", "x", True), ("GIT_CREDENTIALS", "x", True), ("GH_TOKEN", "x", True),
+    ("DB_PASSWORD", "x", True), ("MY_API_KEY", "x", True), ("GITHUB_PAT", "x", True),
+    ("SLACK_WEBHOOK_URL", "x", True),
+    # Secret by value, whatever the name:
+    ("REPO_URL", "https://reichlabmachine:abc123@github.com/reichlab/hub", True),
+    ("NOTE", "ghp_0123456789abcdefghij", True), ("NOTE", "github_pat_11AAAA", True), ("NOTE", "xoxb-1-2-3", True),
+    ("HOOK", "https://hooks.slack.com/services/T0/B0/x", True), ("KEY_ID", "AKIAABCDEFGHIJKLMNOP", True),
+    # Plain:
+    ("CHANNEL_ID", "C02UELXDPQQ", False), ("MODEL_NAME", "UMass-AR2", False), ("MAIN_PY_ARGS", "--short_run", False),
+    ("REPO_URL", "https://github.com/reichlab/FluSight-forecast-hub", False),
+])
+def test_names_and_values_that_hold_a_secret_are_never_shown(name, value, secret):
+    assert handbuilt.looks_secret(name, value) is secret
 
 
 class Denied:
@@ -167,3 +181,58 @@ def test_only_a_run_that_exited_0_counts_as_successful():
     assert steps.successful_run(history, fam) == ok
     assert steps.successful_run([{"detail": failed}, {"detail": never}], fam) is None
     assert steps.successful_run(history, "another-family") is None
+
+
+class Anything:
+    """A client factory whose clients are never called while actions are only listed."""
+
+    def __call__(self, service):
+        return self
+
+
+SSH = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+HTTPS = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+
+
+@pytest.mark.parametrize("group, acted, blocked", [
+    (SecurityGroup("sg-other", "another team's", [SSH], []), False, None),        # not the old setup's: never touched
+    (SecurityGroup("sg-old", "old", [HTTPS], [], used_by_old=["schedule x-model"]), False, None),  # not the SSH rule
+    (SecurityGroup("sg-old", "old", [SSH], [], used_by_old=["schedule x-model"],
+                   used_by_tasks=["schedule default/other (Fargate tasks)"]), True, False),
+    (SecurityGroup("sg-old", "old", [SSH], [], used_by_old=["schedule x-model"],
+                   used_by_others=["network interface eni-1 (an EC2 instance)"]), True, True),
+])
+def test_cleanup_revokes_only_the_old_groups_ssh_rule_and_only_where_nothing_else_needs_it(group, acted, blocked):
+    setup = OldSetup("111122223333", ENV.region, security_groups=[group])
+    actions = [a for a in steps.cleanup_actions(Anything(), ENV, setup, "dev") if "revoke" in a.what]
+    assert bool(actions) is acted
+    if acted:
+        assert bool(actions[0].blocked) is blocked
+
+
+def test_cleanup_never_removes_the_cluster_or_a_role_the_old_models_do_not_name():
+    setup = OldSetup("111122223333", ENV.region, cluster={"clusterArn": "arn:aws:ecs:us-east-1:1:cluster/weekly-models"},
+                     roles=[handbuilt.Role(handbuilt.EXECUTION_ROLE, exists=True)])
+    assert steps.cleanup_actions(Anything(), ENV, setup, "dev") == []
+    shared = dict(report._shared(setup))
+    assert shared[f"ECS cluster {handbuilt.CLUSTER}"].startswith("kept: cleanup never removes it")
+    assert shared[f"IAM role {handbuilt.EXECUTION_ROLE}"] == "not named by the hand-built models: left alone"
+
+
+def test_what_is_not_found_is_said():
+    setup = OldSetup("111122223333", ENV.region, roles=[handbuilt.Role(handbuilt.EXECUTION_ROLE, exists=False)])
+    shared = dict(report._shared(setup))
+    assert shared[f"ECS cluster {handbuilt.CLUSTER}"] == "not found"
+    assert shared[f"IAM role {handbuilt.EXECUTION_ROLE}"] == "not found"
+
+
+def test_both_schedules_enabled_is_a_difference_a_week_would_show_twice():
+    prod = environment("prod")
+    model = next(m for m in prod.models if m.state == "ENABLED")
+    new = report.declared(prod, model)["Schedule"]
+    o = OldModel(family=handbuilt.family(model.name), model=model.name, found=True,
+                 schedule={"ScheduleExpression": new["ScheduleExpression"], "State": "ENABLED",
+                           "ScheduleExpressionTimezone": new["ScheduleExpressionTimezone"], "FlexibleTimeWindow": {"Mode": "OFF"}})
+    lines, _, _ = report._schedule(o, report.declared(prod, model), prod, NOW)
+    (both,) = [x for x in lines if x.what == "both enabled"]
+    assert both.changes_behaviour and "submit twice" in both.why

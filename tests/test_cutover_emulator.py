@@ -77,6 +77,7 @@ def state(aws) -> dict:
         "ingress": sorted(json.dumps(g["IpPermissions"], sort_keys=True)
                           for g in aws("ec2").describe_security_groups()["SecurityGroups"]),
         "clusters": sorted(aws("ecs").list_clusters()["clusterArns"]),
+        "parameters": sorted((p["Name"], p["Version"]) for p in aws("ssm").describe_parameters()["Parameters"]),
     }
 
 
@@ -118,7 +119,8 @@ def test_report_shows_every_planted_difference_and_changes_nothing(rehearsal, aw
     # The next three runs are shown side by side for every model with an old schedule.
     assert out.count("| next runs | old | new |") == len([d for d in FACTS["models"] if ENV.model(model_of(d))])
     # Another lab's task shares the cluster and the execution role: both are kept.
-    assert f"ECS cluster {FACTS['cluster']}: kept: still used by schedule default/{FACTS['other_lab_task']['family']}" in out
+    (cluster,) = [line for line in out.splitlines() if line.startswith(f"- ECS cluster {FACTS['cluster']}: ")]
+    assert "kept: cleanup never removes it" in cluster and f"schedule default/{FACTS['other_lab_task']['family']}" in cluster
     assert f"IAM role {FACTS['execution_role']}: kept" in out
     assert (ROOT / "build" / "migrate-local.md").read_text() in out
     assert state(aws) == before
@@ -198,6 +200,15 @@ def test_cleanup_without_confirm_changes_nothing_and_with_it_keeps_what_others_u
     assert state(aws) == before
     forced = migrate(rehearsal, "STEP=switch", "FORCE=yes")
     assert forced.returncode == 0, forced.stdout + forced.stderr
+    # A versioned bucket keeps older versions of a deleted object: cleanup must remove every version.
+    s3, some = aws("s3"), next(d for d, m in FACTS["models"].items() if not m.get("planted_env_file_missing"))
+    s3.put_bucket_versioning(Bucket=FACTS["bucket"], VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=FACTS["bucket"], Key=f"{some}.env", Body=b"GH_TOKEN=a-second-version\n")
+    # A group the old setup does not use, open to anywhere: not the cut-over's to touch.
+    vpc = aws("ec2").describe_vpcs()["Vpcs"][0]["VpcId"]
+    unrelated = aws("ec2").create_security_group(GroupName="another-team", Description="x", VpcId=vpc)["GroupId"]
+    aws("ec2").authorize_security_group_ingress(GroupId=unrelated, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     done = migrate(rehearsal, "STEP=cleanup", "CONFIRM=yes")
     assert done.returncode == 0, done.stdout + done.stderr
     after = state(aws)
@@ -206,6 +217,10 @@ def test_cleanup_without_confirm_changes_nothing_and_with_it_keeps_what_others_u
     assert all(other in arn for arn in after["task definitions"] if ":task-definition/" in arn
                and not arn.split("/")[-1].startswith(names.PROJECT))
     assert all(f"{d}.env" not in after["objects"] for d in FACTS["models"])
+    versions = s3.list_object_versions(Bucket=FACTS["bucket"])
+    assert [v["Key"] for v in [*versions.get("Versions", []), *versions.get("DeleteMarkers", [])]
+            if v["Key"].endswith(".env")] == []
+    assert aws("ec2").describe_security_groups(GroupIds=[unrelated])["SecurityGroups"][0]["IpPermissions"] != []
     assert all(f"/ecs/{handbuilt.family(model_of(d))}" not in after["log groups"] for d in FACTS["models"])
     assert FACTS["execution_role"] in after["roles"] and FACTS["scheduler_role"] in after["roles"]
     assert after["clusters"] == before["clusters"]

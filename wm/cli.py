@@ -503,29 +503,35 @@ def cmd_migrate(args) -> None:
     if acts and e.name == "prod":
         _confirm(f"STEP={args.step} changes account {who['Account']} in {e.region}; go on?", args.yes,
                  "nothing was changed")
-    lines, code = [], 0
-    if args.step == "secrets":
-        lines, complete = steps.secrets(_boto, e, setup, args.overwrite, args.env)
-        code = 0 if complete else 1
-    elif args.step == "switch":
-        lines, refused = steps.switch(_boto, e, setup, args.model, args.force, now, args.env)
-        code = 1 if refused else 0
-    elif args.step == "rollback":
-        lines = steps.rollback(_boto, e, setup, args.model)
-    elif args.step == "cleanup":
-        lines = steps.cleanup(steps.cleanup_actions(_boto, e, setup, args.env), args.yes)
-    for line in lines:
-        print(line)
-    if acts:
-        setup = handbuilt.scan(_boto, e)  # the report shows the account as the step left it
-    r = report.compare(_boto, e, setup, now, where, args.env)
     out = ROOT / "build" / f"migrate-{args.env}.md"
     journal = out.with_suffix(".log")
     out.parent.mkdir(parents=True, exist_ok=True)
+    lines, code = [], 0
+    try:
+        if args.step == "secrets":
+            lines, complete = steps.secrets(_boto, e, setup, args.overwrite, args.env)
+            code = 0 if complete else 1
+        elif args.step == "switch":
+            lines, refused = steps.switch(_boto, e, setup, args.model, args.force, now, args.env)
+            code = 1 if refused else 0
+        elif args.step == "rollback":
+            lines = steps.rollback(_boto, e, setup, args.model)
+        elif args.step == "cleanup":
+            lines, done = steps.cleanup(steps.cleanup_actions(_boto, e, setup, args.env), args.yes)
+            code = 0 if done else 1
+    except Exception as err:
+        lines.append(f"STEP={args.step} stopped: {type(err).__name__}")
+        raise
+    finally:
+        for line in lines:
+            print(line)
+        if acts:  # the record of what was done, even when the step stopped half-way
+            with journal.open("a") as f:
+                f.write(f"{now:%Y-%m-%d %H:%M} UTC STEP={args.step} (account {who['Account']}):\n"
+                        + "".join(f"    {line}\n" for line in lines))
     if acts:
-        with journal.open("a") as f:
-            f.write(f"{now:%Y-%m-%d %H:%M} UTC STEP={args.step} (account {who['Account']}):\n"
-                    + "".join(f"    {line}\n" for line in lines))
+        setup = handbuilt.scan(_boto, e)  # the report shows the account as the step left it
+    r = report.compare(_boto, e, setup, now, where, args.env)
     if journal.exists():
         r.done = journal.read_text().splitlines()
     text = report.markdown(r)

@@ -29,8 +29,11 @@ SCHEDULE_GROUP = "default"
 EXECUTION_ROLE = "ecsTaskExecutionRole"
 NOT_FOUND = {"ResourceNotFoundException", "ClientException", "NoSuchEntity", "NoSuchKey", "NoSuchBucket",
              "ParameterNotFound", "InvalidGroup.NotFound", "404", "NotFound"}
-# Names that hold a secret, whatever the code says of them: their values are never shown.
-SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE", re.I)
+# Names and values that hold a secret, whatever the code says of them: such values are never shown.
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE|PAT$|WEBHOOK|AUTH", re.I)
+SECRET_VALUE = re.compile(r"gh[pousr]_|github_pat_|xox[abprs]-|hooks\.slack\.com|://[^/@\s]+:[^/@\s]+@|AKIA[0-9A-Z]{12}"
+                          r"|-----BEGIN|eyJ[\w-]{10,}\.")
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what Docker's env-file takes as a name
 ANYWHERE = ("0.0.0.0/0", "::/0")
 
 
@@ -44,8 +47,9 @@ def opens_ssh(rule: dict) -> bool:
     return rule.get("IpProtocol") == "tcp" and rule.get("FromPort", 0) <= 22 <= rule.get("ToPort", -1)
 
 
-def looks_secret(name: str) -> bool:
-    return bool(SECRET_NAME.search(name))
+def looks_secret(name: str, value: str = "") -> bool:
+    """By its name or by its value (a GitHub or Slack token, a URL with a password in it, a key)."""
+    return bool(SECRET_NAME.search(name) or SECRET_VALUE.search(value))
 
 
 @dataclass(frozen=True)
@@ -86,12 +90,14 @@ def parse_env_file(text: str) -> tuple[dict[str, str], list[str]]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         name, sep, value = line.partition("=")
-        if not sep or not name.strip():
-            problems.append(f"line {number} is not VARIABLE=VALUE")
+        name = name.strip()
+        if not sep or not VARIABLE_NAME.fullmatch(name):
+            # Said by line number only: a line that is not a variable may be a pasted key.
+            problems.append(f"line {number} is not VARIABLE=VALUE (a name of letters, digits and _)")
             continue
-        if name.strip() in out:
-            problems.append(f"{name.strip()} is set twice (line {number})")
-        out[name.strip()] = value
+        if name in out:
+            problems.append(f"{name} is set twice (line {number})")
+        out[name] = value
     return out, problems
 
 
@@ -154,6 +160,7 @@ class OldModel:
 class Role:
     name: str
     exists: bool | None            # None: could not be read
+    last_used_region: str | None = None  # IAM's RoleLastUsed: a use elsewhere is a use by something else
     used_by_old: list[str] = field(default_factory=list)
     used_by_others: list[str] = field(default_factory=list)
 
@@ -186,6 +193,7 @@ class OldSetup:
     security_groups: list[SecurityGroup] = field(default_factory=list)
     bucket_others: dict[str, int] = field(default_factory=dict)  # bucket -> objects that are not env files
     env_file_users: dict[str, list[str]] = field(default_factory=dict)  # env file ARN -> other families
+    log_group_users: dict[str, list[str]] = field(default_factory=dict)  # log group -> other families
     unreadable: list[Unreadable] = field(default_factory=list)
 
     def old(self, model: str) -> OldModel | None:
@@ -266,6 +274,9 @@ def scan(aws, e: Environment) -> OldSetup:
             for c in td.get("containerDefinitions", []):
                 for f in c.get("environmentFiles", []):
                     setup.env_file_users.setdefault(f["value"], []).append(f"task definition {fam}")
+                group = (c.get("logConfiguration") or {}).get("options", {}).get("awslogs-group")
+                if group:
+                    setup.log_group_users.setdefault(group, []).append(f"task definition {fam}")
 
     roles: dict[str, Role] = {}
 
@@ -273,7 +284,8 @@ def scan(aws, e: Environment) -> OldSetup:
         if name not in roles:
             got = _read(problems, f"IAM role {name}", lambda: aws("iam").get_role(RoleName=name))
             readable = not any(p.what == f"IAM role {name}" for p in problems)
-            roles[name] = Role(name, exists=bool(got) if readable else None)
+            roles[name] = Role(name, exists=bool(got) if readable else None,
+                               last_used_region=((got or {}).get("Role", {}).get("RoleLastUsed") or {}).get("Region"))
         return roles[name]
 
     for o in setup.models:

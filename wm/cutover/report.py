@@ -151,7 +151,7 @@ def _variables(aws, old: OldModel, new: dict, e: Environment, model: Model, prob
     for name in sorted({*olds, *plain, *secret, *old.secrets}):
         source = model.sources.get(f"variables.{name}")
         where = f" ({source})" if source else ""
-        hidden = name in secret or handbuilt.looks_secret(name)
+        every_secret = _secrets(e)
         if name in secret:
             stored = names.secret_parameter(e.name, name)
             if name in old.secrets:
@@ -183,24 +183,28 @@ def _variables(aws, old: OldModel, new: dict, e: Environment, model: Model, prob
                 lines.append(Line(name, "(not set)", _shown(name, new_value) + where, ONLY_NEW,
                                   "the new setup sets a variable the old one did not", True))
             elif olds[name][0] == new_value:
-                lines.append(Line(name, _shown(name, olds[name][0]), _shown(name, new_value) + where))
+                lines.append(Line(name, _shown(name, olds[name][0], every_secret), _shown(name, new_value) + where))
             else:
                 why = ("the code still holds a placeholder: the old value is the one to set"
                        if new_value.startswith("PLACEHOLDER(") else "another value")
-                lines.append(Line(name, _shown(name, olds[name][0]), _shown(name, new_value) + where, DIFFERS, why, True))
+                lines.append(Line(name, _shown(name, olds[name][0], every_secret), _shown(name, new_value) + where,
+                                  DIFFERS, why, True))
         elif name in old.secrets:
             lines.append(Line(name, f"secret from {old.secrets[name]}", "(not set)", ONLY_OLD,
                               "the old setup gives the container this secret and the new one does not", True))
         else:
-            lines.append(Line(name, (f"{'(secret, value not shown)' if hidden else repr(olds[name][0])} "
-                                     f"from {olds[name][1]}"), "(not set)", ONLY_OLD,
+            lines.append(Line(name, f"{_shown(name, olds[name][0], every_secret)} from {olds[name][1]}", "(not set)", ONLY_OLD,
                               "the new setup would run without it: add it to the model's variables (or secrets), "
                               "or make sure it is not needed", True))
     return lines, notes
 
 
-def _shown(name: str, value: str) -> str:
-    return "(secret, value not shown)" if handbuilt.looks_secret(name) else repr(value)
+def _shown(name: str, value: str, secrets: set[str] = frozenset()) -> str:
+    """A plain value as the report shows it; one that may be secret (by its name, by what it looks
+    like, or because a model reads a secret of that name) only by its length."""
+    if name in secrets or handbuilt.looks_secret(name, value):
+        return f"(set, {len(value)} characters; not shown: it may be a secret)"
+    return repr(value)
 
 
 def _runs(expr: str, tz: str, now: dt.datetime, start, end, until: dt.datetime) -> list[dt.datetime]:
@@ -241,6 +245,10 @@ def _schedule(old: OldModel, new: dict, e: Environment, now: dt.datetime) -> tup
         _line("flexible window", window(s.get("FlexibleTimeWindow")), window(n.get("FlexibleTimeWindow")), behaviour=False,
               why="a flexible window starts the run up to that many minutes after the time"),
     ]
+    if s.get("State") == "ENABLED" and n.get("State") == "ENABLED":
+        lines.append(Line("both enabled", "ENABLED", "ENABLED", DIFFERS,
+                          "both setups would start this model and submit twice: run STEP=switch before its next run",
+                          True))
     notes: list[str] = []
     try:
         until = now + HORIZON
@@ -280,7 +288,7 @@ def _fates(old: OldModel, e: Environment) -> list[tuple[str, str]]:
         out.append((f"task definition {old.family}", f"{len(revs)} active revision{'s' * (len(revs) > 1)} "
                     f"({', '.join(revs)}): deregistered by STEP=cleanup, after the switch"))
     for f in old.env_files:
-        tokens = sorted(k for k in (f.variables or {}) if handbuilt.looks_secret(k) or k in _secrets(e))
+        tokens = sorted(k for k, v in (f.variables or {}).items() if handbuilt.looks_secret(k, v) or k in _secrets(e))
         out.append((f.url, "deleted by STEP=cleanup, after the switch"
                     + (f"; the tokens in it ({', '.join(tokens)}) stay valid until rotated" if tokens else "")))
     if old.log_group:
@@ -296,32 +304,46 @@ def _secrets(e: Environment) -> set[str]:
 
 
 def _shared(setup: OldSetup) -> list[tuple[str, str]]:
+    """What becomes of what the old models share; the same rules as steps.cleanup_actions."""
     out = []
     if setup.cluster:
-        users = setup.cluster_users
-        out.append((f"ECS cluster {handbuilt.CLUSTER}", f"kept: still used by {', '.join(users)}" if users else
-                    "deleted by STEP=cleanup once every old schedule is disabled (nothing else uses it)"))
+        users = f"; used by {', '.join(setup.cluster_users)}" if setup.cluster_users else ""
+        out.append((f"ECS cluster {handbuilt.CLUSTER}", "kept: cleanup never removes it (FACTS: it holds the lab's "
+                    f"other task definitions){users}"))
+    elif not any(u.what == f"ECS cluster {handbuilt.CLUSTER}" for u in setup.unreadable):
+        out.append((f"ECS cluster {handbuilt.CLUSTER}", "not found"))
     for r in setup.roles:
         if r.exists is None:
             out.append((f"IAM role {r.name}", "could not be read: kept"))
         elif not r.exists:
-            continue
+            out.append((f"IAM role {r.name}", "not found"))
+        elif not r.used_by_old:
+            out.append((f"IAM role {r.name}", "not named by the hand-built models: left alone"))
         elif r.used_by_others:
             out.append((f"IAM role {r.name}", f"kept: still used by {', '.join(r.used_by_others)}"))
+        elif r.last_used_region and r.last_used_region != setup.region:
+            out.append((f"IAM role {r.name}", f"kept: last used in {r.last_used_region}, which this scan does not read"))
         else:
-            out.append((f"IAM role {r.name}", "deleted by STEP=cleanup once every old schedule is disabled "
-                        f"(used only by the hand-built setup{': ' + ', '.join(r.used_by_old) if r.used_by_old else ''})"))
+            out.append((f"IAM role {r.name}", f"deleted by STEP=cleanup once every old schedule is disabled "
+                        f"(used only by {', '.join(r.used_by_old)})"))
     for g in setup.security_groups:
         label = f"security group {g.id} ({g.name})"
+        if not g.used_by_old:
+            rules = ", ".join(_ports(r) for r in g.open_rules + g.other_rules)
+            out.append((label, f"inbound {rules}: not the hand-built setup's group, left alone"))
+            continue
         for rule in g.open_rules:
             blocking = g.blocking(rule)
-            users = g.used_by_old + [u for u in g.used_by_tasks if u not in blocking]
-            if blocking:
+            if not handbuilt.opens_ssh(rule):
+                out.append((label, f"inbound {_ports(rule)} from anywhere: left alone (not the SSH rule FACTS names; "
+                            "revoke it by hand if nothing needs it)"))
+            elif blocking:
                 out.append((label, f"inbound {_ports(rule)} from anywhere: kept, used by {', '.join(blocking)} "
                             "(revoke it by hand once you know what they are)"))
             else:
-                out.append((label, f"inbound {_ports(rule)} from anywhere: revoked by STEP=cleanup"
-                            + (f" (the group stays; used by {', '.join(users)})" if users else "")))
+                users = g.used_by_old + g.used_by_tasks
+                out.append((label, f"inbound {_ports(rule)} from anywhere: revoked by STEP=cleanup (the group stays; "
+                            f"used by {', '.join(users)}, Fargate tasks, which take no SSH)"))
         if g.other_rules:
             out.append((label, f"inbound {', '.join(_ports(r) for r in g.other_rules)} from specific sources: left alone"))
     for bucket, others in sorted(setup.bucket_others.items()):

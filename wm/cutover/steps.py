@@ -13,6 +13,8 @@ import hmac
 import json
 from dataclasses import dataclass
 
+from botocore.exceptions import ClientError
+
 from wm.config import names
 from wm.config.model import Environment
 from wm.cutover import handbuilt
@@ -42,17 +44,18 @@ def secrets(aws, e: Environment, setup: OldSetup, overwrite: bool, word: str) ->
     key = e.settings.secrets_kms_key_arn if e.settings else None
     files_with_tokens: dict[str, set[str]] = {}
     for name in sorted({s for m in e.models for s in m.secrets}):
-        found: dict[str, list[str]] = {}   # value -> files holding it (the value is never printed)
+        found: dict[str, list[str]] = {}   # value -> where the container got it (never printed)
         unread = []
         for o in _matched(setup, e):
             if name not in e.model(o.model).secrets:
                 continue
-            for f in o.env_files:
-                if f.variables is None:
-                    unread.append(f.url)
-                elif name in f.variables:
-                    found.setdefault(f.variables[name], []).append(f.url)
-                    files_with_tokens.setdefault(f.url, set()).add(name)
+            unread += [f.url for f in o.env_files if f.variables is None]
+            files_with_tokens.update({f.url: files_with_tokens.get(f.url, set()) | {name}
+                                      for f in o.env_files if name in (f.variables or {})})
+            effective, _ = o.environment()  # what the old container got: the task definition's value wins
+            if name in effective:
+                value, where = effective[name]
+                found.setdefault(value, []).append(where)
         parameter = names.secret_parameter(e.name, name)
         if not found:
             complete = False
@@ -66,6 +69,11 @@ def secrets(aws, e: Environment, setup: OldSetup, overwrite: bool, word: str) ->
                          f"store the right one with make secret ENV={word} NAME={name}")
             continue
         value = next(iter(found))
+        if not value:
+            complete = False
+            lines.append(f"{name}: NOT copied: the old value is empty, and Parameter Store refuses an empty value; "
+                         f"store one with make secret ENV={word} NAME={name}")
+            continue
         problems: list[Unreadable] = []
         got = handbuilt._read(problems, f"Parameter Store {parameter}",
                               lambda parameter=parameter: ssm.get_parameter(Name=parameter, WithDecryption=True))
@@ -82,9 +90,14 @@ def secrets(aws, e: Environment, setup: OldSetup, overwrite: bool, word: str) ->
                          "perhaps); OVERWRITE=yes replaces it with the old value")
             continue
         kwargs = {"KeyId": key} if key else {}
-        ssm.put_parameter(Name=parameter, Value=value, Type="SecureString", Overwrite=existing is not None,
-                          Description=f"weekly-models {e.name} secret {name}, copied from the hand-built .env files",
-                          **kwargs)
+        try:
+            ssm.put_parameter(Name=parameter, Value=value, Type="SecureString", Overwrite=existing is not None,
+                              Description=f"weekly-models {e.name} secret {name}, copied from the hand-built .env files",
+                              **kwargs)
+        except ClientError as err:  # its code only: a message could quote the request
+            complete = False
+            lines.append(f"{name}: NOT copied: AWS refused PutParameter ({err.response['Error'].get('Code')})")
+            continue
         under = f"KMS key {key}" if key else "the AWS managed key aws/ssm"
         lines.append(f"{name}: {'replaced' if existing is not None else 'stored'} {parameter} as a SecureString "
                      f"({under}) from {', '.join(found[value])} (value not shown)")
@@ -121,9 +134,13 @@ def _update(aws, schedule: dict, state: str, description: str) -> None:
 
 
 def _new_schedule(aws, e: Environment, model: str) -> dict | None:
+    """The deployed new schedule, None when it is not deployed; a refusal to read it is raised."""
     problems: list[Unreadable] = []
-    return handbuilt._read(problems, "new schedule", lambda: aws("scheduler").get_schedule(
-        Name=names.schedule_name(e.name, model), GroupName=names.schedule_group(e.name)))
+    got = handbuilt._read(problems, f"the new schedule {names.schedule_name(e.name, model)}", lambda: aws(
+        "scheduler").get_schedule(Name=names.schedule_name(e.name, model), GroupName=names.schedule_group(e.name)))
+    if problems:
+        raise Refused(str(problems[0]))
+    return got
 
 
 def switch(aws, e: Environment, setup: OldSetup, only: str | None, force: bool, now: dt.datetime, word: str) -> tuple[list[str], int]:
@@ -143,11 +160,23 @@ def switch(aws, e: Environment, setup: OldSetup, only: str | None, force: bool, 
                 "already, not by make migrate (left as it is)"
             lines.append(f"{o.model}: old schedule {where} is disabled {how}")
             continue
-        new = _new_schedule(aws, e, o.model)
+        try:
+            new = _new_schedule(aws, e, o.model)
+        except Refused as err:
+            refused += 1
+            lines.append(f"{o.model}: REFUSED: {err}")
+            continue
         ok = successful_run(history, names.family(e.name, o.model))
-        if new is None and not force:
+        configured = e.model(o.model).state
+        if new is None:  # FORCE never overrides this: the model would have no schedule at all
             refused += 1
             lines.append(f"{o.model}: REFUSED: its new schedule is not deployed in {word}: make deploy ENV={word} first")
+            continue
+        if new.get("State") != "ENABLED" and configured == "ENABLED" and not force:
+            refused += 1
+            lines.append(f"{o.model}: REFUSED: its new schedule is {new.get('State')} in AWS although the "
+                         f"configuration enables it, so nothing would start it: make deploy ENV={word} first "
+                         "(or FORCE=yes)")
             continue
         if ok is None and not force:
             refused += 1
@@ -160,11 +189,17 @@ def switch(aws, e: Environment, setup: OldSetup, only: str | None, force: bool, 
                     f"(stopped {ok.get('stoppedAt', '?')})" if ok else "without a successful run (FORCE=yes)")
         text = (f"{MARKER} disabled {now:%Y-%m-%dT%H:%MZ} by make migrate STEP=switch ENV={word} {evidence}; "
                 f"STEP=rollback enables it{WAS}{o.schedule.get('Description') or ''}")
-        _update(aws, o.schedule, "DISABLED", text)
+        try:
+            _update(aws, o.schedule, "DISABLED", text)
+        except ClientError as err:
+            refused += 1
+            lines.append(f"{o.model}: FAILED to disable {where}: {err.response['Error'].get('Code')}: "
+                         f"{err.response['Error'].get('Message')}")
+            continue
         lines.append(f"{o.model}: disabled the old schedule {where} {evidence}")
-        if new is not None and new.get("State") != "ENABLED":
-            lines.append(f"  warning: the new schedule {names.schedule_name(e.name, o.model)} is {new.get('State')}, "
-                         f"so nothing starts {o.model} on a schedule now (schedule_state in config/{e.name}/config.yaml)")
+        if new.get("State") != "ENABLED":
+            lines.append(f"  note: the new schedule {names.schedule_name(e.name, o.model)} is {new.get('State')} by "
+                         f"the configuration (schedule_state), so nothing starts {o.model} on a schedule now")
     return lines, refused
 
 
@@ -180,9 +215,17 @@ def rollback(aws, e: Environment, setup: OldSetup, only: str | None) -> list[str
         if s["State"] == "ENABLED":
             continue
         original = s["Description"].split(WAS, 1)[1] if WAS in s["Description"] else ""
-        _update(aws, s, "ENABLED", original)
+        try:
+            _update(aws, s, "ENABLED", original)
+        except ClientError as err:
+            lines.append(f"{o.model or o.family}: FAILED to enable {handbuilt.SCHEDULE_GROUP}/{o.family}: "
+                         f"{err.response['Error'].get('Code')}: {err.response['Error'].get('Message')}")
+            continue
         lines.append(f"{o.model or o.family}: enabled the old schedule {handbuilt.SCHEDULE_GROUP}/{o.family} again")
-        new = _new_schedule(aws, e, o.model) if o.model else None
+        try:
+            new = _new_schedule(aws, e, o.model) if o.model and e.model(o.model) else None
+        except Refused:
+            new = None
         if new is not None and new.get("State") == "ENABLED":
             lines.append(f"  warning: the new schedule {names.schedule_name(e.name, o.model)} is ENABLED too, so both "
                          f"setups start {o.model}: set its schedule_state to DISABLED (models/{o.model}.yaml) and "
@@ -205,12 +248,16 @@ class Action:
 
 def cleanup_actions(aws, e: Environment, setup: OldSetup, word: str) -> list[Action]:
     """What is left of the hand-built setup to remove, each with its command; blocked where a
-    model has not been switched or something else still uses it."""
+    model has not been switched or something else still uses it. Never the cluster (FACTS: it
+    holds the lab's other task definitions) or the bucket: only what the old models named."""
     actions: list[Action] = []
     matched = _matched(setup, e)
     unswitched = [o for o in matched if o.schedule and o.schedule["State"] == "ENABLED"]
     kept_old = [o for o in setup.models if o.found and (not o.model or not e.model(o.model))]
     scheduler, ecs, s3, logs = aws("scheduler"), aws("ecs"), aws("s3"), aws("logs")
+    # What hand-built models that stay (no model here replaces them) still use.
+    kept_files = {f.arn: f"task definition {o.family}" for o in kept_old for f in o.env_files}
+    kept_groups = {o.log_group["logGroupName"]: f"task definition {o.family}" for o in kept_old if o.log_group}
     for o in matched:
         blocked = f"its old schedule is still ENABLED: make migrate ENV={word} STEP=switch first" \
             if o in unswitched else ""
@@ -225,55 +272,82 @@ def cleanup_actions(aws, e: Environment, setup: OldSetup, word: str) -> list[Act
                                   lambda arn=arn: ecs.deregister_task_definition(taskDefinition=arn), blocked))
         for f in o.env_files:
             where = handbuilt.s3_location(f.arn)
-            users = setup.env_file_users.get(f.arn, [])
-            if f.missing:
+            if f.missing or not where:
                 continue  # named by the task definition, but not there: nothing to remove
-            why = blocked or (f"still used by {', '.join(users)}" if users else "") or \
-                ("" if where else "not an S3 object ARN")
-            actions.append(Action(f"delete {f.url} (rotate the tokens it held first: the file going does not "
-                                  "revoke them)", f"aws s3 rm {f.url}",
-                                  (lambda where=where: s3.delete_object(Bucket=where[0], Key=where[1])) if where else None,
-                                  why))
+            users = setup.env_file_users.get(f.arn, []) + ([kept_files[f.arn]] if f.arn in kept_files else [])
+            why = blocked or (f"still used by {', '.join(users)}" if users else "")
+            actions.append(_env_file_action(s3, f.url, where, why))
         if o.log_group:
             group = o.log_group["logGroupName"]
+            users = setup.log_group_users.get(group, []) + ([kept_groups[group]] if group in kept_groups else [])
+            why = blocked or (f"still used by {', '.join(users)}" if users else "")
             actions.append(Action(f"delete the log group {group} (its history goes with it)",
                                   f"aws logs delete-log-group --log-group-name {group}",
-                                  lambda group=group: logs.delete_log_group(logGroupName=group), blocked))
+                                  lambda group=group: logs.delete_log_group(logGroupName=group), why))
     shared_block = ""
     if unswitched:
         shared_block = f"old schedules still ENABLED: {', '.join(o.family for o in unswitched)}"
-    elif kept_old:
-        shared_block = f"hand-built models with no model here still use it: {', '.join(o.family for o in kept_old)}"
     kept_uses = {f"task definition {o.family}" for o in kept_old} | {f"schedule {o.family}" for o in kept_old}
+    iam = aws("iam")
     for r in setup.roles:
-        if not r.exists:
-            continue
+        if not r.exists or not r.used_by_old:
+            continue  # only a role the old models name
         users = r.used_by_others + [u for u in r.used_by_old if u in kept_uses]
         why = shared_block or (f"still used by {', '.join(users)}" if users else "")
-        actions.append(Action(f"delete the IAM role {r.name}",
-                              f"aws iam list-attached-role-policies / detach-role-policy, delete-role-policy, then "
-                              f"aws iam delete-role --role-name {r.name}",
-                              lambda r=r: _delete_role(aws("iam"), r.name), why))
+        if not why and r.last_used_region and r.last_used_region != e.region:
+            why = f"last used in {r.last_used_region}, where this scan does not look: something else uses it"
+        policies = _role_policies(iam, r.name) if not why else ([], [])
+        command = " && ".join([*(f"aws iam detach-role-policy --role-name {r.name} --policy-arn {p}" for p in policies[0]),
+                               *(f"aws iam delete-role-policy --role-name {r.name} --policy-name {p}" for p in policies[1]),
+                               f"aws iam delete-role --role-name {r.name}"])
+        actions.append(Action(f"delete the IAM role {r.name}", command,
+                              lambda r=r, p=policies: _delete_role(iam, r.name, p), why))
     ec2 = aws("ec2")
     for g in setup.security_groups:
+        if not g.used_by_old:
+            continue  # not the hand-built setup's group: left alone (the report says so)
         for rule in g.open_rules:
-            permission = _open_part(rule)
+            if not handbuilt.opens_ssh(rule):
+                continue  # FACTS names the SSH rule; another open port may serve something
             blocking = g.blocking(rule)
-            # An open SSH rule serves no Fargate task, the old ones included: it may go before the switch.
-            why = "" if handbuilt.opens_ssh(rule) else (shared_block if g.used_by_old else "")
-            why = why or (f"still used by {', '.join(blocking)}: revoke it by hand once you know what they are"
-                          if blocking else "")
+            why = f"still used by {', '.join(blocking)}: revoke it by hand once you know what they are" if blocking else ""
+            permission = _open_part(rule)
             actions.append(Action(f"revoke the inbound rule {_port_words(rule)} from anywhere of {g.id} ({g.name})",
                                   f"aws ec2 revoke-security-group-ingress --group-id {g.id} --ip-permissions "
                                   f"'{json.dumps([permission], sort_keys=True)}'",
                                   lambda g=g, p=permission: ec2.revoke_security_group_ingress(GroupId=g.id, IpPermissions=[p]),
                                   why))
-    if setup.cluster:
-        why = shared_block or (f"still used by {', '.join(setup.cluster_users)}" if setup.cluster_users else "")
-        actions.append(Action(f"delete the ECS cluster {handbuilt.CLUSTER}",
-                              f"aws ecs delete-cluster --cluster {handbuilt.CLUSTER}",
-                              lambda: ecs.delete_cluster(cluster=handbuilt.CLUSTER), why))
     return actions
+
+
+def _env_file_action(s3, url: str, where: tuple[str, str], why: str) -> Action:
+    """Delete an .env object; in a versioned bucket every version, or the tokens stay readable in the
+    older ones (S3 user guide, "Deleting object versions": a delete without a version ID only adds
+    a delete marker)."""
+    bucket, key = where
+    versioned = False
+    if not why:
+        try:
+            versioned = s3.get_bucket_versioning(Bucket=bucket).get("Status") in ("Enabled", "Suspended")
+        except ClientError as err:
+            why = f"its bucket's versioning could not be read ({err.response['Error'].get('Code')})"
+    if versioned:
+        def run():
+            listing = s3.list_object_versions(Bucket=bucket, Prefix=key)
+            for v in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]:
+                if v["Key"] == key:
+                    s3.delete_object(Bucket=bucket, Key=key, VersionId=v["VersionId"])
+        return Action(f"delete every version of {url} (the bucket keeps versions; rotate the tokens it held first)",
+                      f"aws s3api list-object-versions --bucket {bucket} --prefix {key}, then aws s3api "
+                      f"delete-object --bucket {bucket} --key {key} --version-id <each>", run, why)
+    return Action(f"delete {url} (rotate the tokens it held first: the file going does not revoke them)",
+                  f"aws s3 rm {url}", lambda: s3.delete_object(Bucket=bucket, Key=key), why)
+
+
+def _role_policies(iam, name: str) -> tuple[list[str], list[str]]:
+    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", [])]
+    inline = list(iam.list_role_policies(RoleName=name).get("PolicyNames", []))
+    return attached, inline
 
 
 def _open_part(rule: dict) -> dict:
@@ -294,32 +368,38 @@ def _port_words(rule: dict) -> str:
     return _ports(rule)
 
 
-def _delete_role(iam, name: str) -> None:
+def _delete_role(iam, name: str, policies: tuple[list[str], list[str]]) -> None:
     """IAM refuses DeleteRole while policies or instance profiles are attached (IAM API reference, DeleteRole)."""
-    for p in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", []):
-        iam.detach_role_policy(RoleName=name, PolicyArn=p["PolicyArn"])
-    for p in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
-        iam.delete_role_policy(RoleName=name, PolicyName=p)
+    for arn in policies[0]:
+        iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+    for policy in policies[1]:
+        iam.delete_role_policy(RoleName=name, PolicyName=policy)
     for ip in iam.list_instance_profiles_for_role(RoleName=name).get("InstanceProfiles", []):
         iam.remove_role_from_instance_profile(InstanceProfileName=ip["InstanceProfileName"], RoleName=name)
     iam.delete_role(RoleName=name)
 
 
-def cleanup(actions: list[Action], confirm: bool) -> list[str]:
-    """The actions as lines; with `confirm`, each one that is not blocked is run."""
+def cleanup(actions: list[Action], confirm: bool) -> tuple[list[str], bool]:
+    """The actions as lines; with `confirm`, each one that is not blocked is run, and one AWS refuses
+    is said and the rest go on. Returns (lines, all that were to be done were done)."""
     todo = [a for a in actions if not a.blocked]
     if not actions:
-        return ["nothing of the hand-built setup is left to remove"]
+        return ["nothing of the hand-built setup is left to remove"], True
     if not confirm:
         lines = [a.line() for a in actions]
         lines.append(f"{len(todo)} to remove, {len(actions) - len(todo)} kept. Nothing was changed: "
                      "run again with CONFIRM=yes to remove them.")
-        return lines
-    lines = []
+        return lines, True
+    lines, ok = [], True
     for a in actions:
         if a.blocked:
             lines.append(a.line())
             continue
-        a.run()
+        try:
+            a.run()
+        except ClientError as err:
+            ok = False
+            lines.append(f"FAILED: {a.what}: {err.response['Error'].get('Code')}: {err.response['Error'].get('Message')}")
+            continue
         lines.append(f"done: {a.what}")
-    return lines
+    return lines, ok
