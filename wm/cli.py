@@ -659,8 +659,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", help="minutes per run, instead of each model's expected_duration_minutes")
     p.set_defaults(func=cmd_cost)
     args = parser.parse_args(argv)
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         args.func(args)
     except Failure as err:
@@ -670,24 +668,31 @@ def main(argv: list[str] | None = None) -> int:
         lines = "\n".join(f"  {p}" for p in err.problems)
         print(f"error: configuration problems ({len(err.problems)}):\n{lines}", file=sys.stderr)
         return 2
-    except ClientError as err:  # AWS said no: its own words, without the request
-        print(f"error: AWS refused: {err.response['Error'].get('Code')}: "
-              f"{err.response['Error'].get('Message')}", file=sys.stderr)
-        return 1
-    except BotoCoreError as err:
-        print(f"error: could not reach AWS: {err}", file=sys.stderr)
-        return 1
-    except Exception as err:  # botocore's parser errors are not BotoCoreErrors
-        if type(err).__module__.split(".")[0] != "botocore":
-            raise
-        print(f"error: AWS (or the emulator) gave an answer that could not be read: {str(err)[:300]}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into head: not an error
         return 0
+    except Exception as err:
+        if type(err).__module__.split(".")[0] != "botocore":
+            raise
+        return _aws_error(err)
     return 0
+
+
+def _aws_error(err: Exception) -> int:
+    """An error of botocore's, in words and without the request (botocore is imported only when
+    one happens: `make render` and the other offline commands start without it)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(err, ClientError):  # AWS said no: its own words
+        print(f"error: AWS refused: {err.response['Error'].get('Code')}: "
+              f"{err.response['Error'].get('Message')}", file=sys.stderr)
+    elif isinstance(err, BotoCoreError):
+        print(f"error: could not reach AWS: {err}", file=sys.stderr)
+    else:  # botocore's parser errors are not BotoCoreErrors
+        print(f"error: AWS (or the emulator) gave an answer that could not be read: {str(err)[:300]}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":
