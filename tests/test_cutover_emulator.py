@@ -105,15 +105,16 @@ def test_report_shows_every_planted_difference_and_changes_nothing(rehearsal, aw
     for model in planted("planted_variables"):
         d = model.replace("-", "_")
         for var in FACTS["models"][d]["planted_variables"]:
-            assert f"**{model}: {var} is only in the old setup.**" in summary
+            (line,) = [x for x in summary.splitlines() if x.startswith(f"- **{var} is only in the old setup**, in ")]
+            assert model in line
     for model in planted("planted_env_file_missing"):
         assert f"could not read s3://{FACTS['bucket']}/{model.replace('-', '_')}.env (NoSuchKey" in summary
     for model in planted("planted_schedule"):
-        assert f"- {model}: run times DIFFERS: they part at run" in summary
+        assert f"- run times DIFFERS in {model}: they part at run" in summary
     for d, m in FACTS["models"].items():
         model = model_of(d)
         if ENV.model(model) and m["image"] != ENV.model(model).image:
-            assert f"- {model}: image DIFFERS" in summary
+            assert f"- image DIFFERS in {model} (old {m['image']}, new {ENV.model(model).image})" in summary
     for name in FACTS["planted_parameters"]:  # the rotated token differs: shown as a note, never the value
         assert f"| {name} | plain text in" in out and "the values differ" in out
     # The next three runs are shown side by side for every model with an old schedule.

@@ -404,16 +404,24 @@ def markdown(r: Report) -> str:
            f"Account {r.setup.account}, region {r.setup.region} ({r.where}), read {r.now:%Y-%m-%d %H:%M} UTC. "
            "Reading only: this report changed nothing.", ""]
     failing = [(m, x) for m in r.models for x in m.failing]
-    only_old = [(m, x) for m, x in failing if x.verdict == ONLY_OLD]
     out.append("## Summary")
     out.append("")
     if not failing and not r.unreadable:
         out.append("No difference that changes what a model does, and everything could be read.")
-    for m, x in only_old:
-        out.append(f"- **{m.name}: {x.what} is only in the old setup.** {x.why}")
+    # One line per kind of difference, naming every model it applies to; what only the old setup
+    # has comes first.
+    groups: dict[tuple[str, str, str], list[tuple[ModelReport, Line]]] = {}
     for m, x in failing:
-        if x.verdict != ONLY_OLD:
-            out.append(f"- {m.name}: {x.what} {x.verdict}: {x.why or f'old {x.old}, new {x.new}'}")
+        groups.setdefault((x.what, x.verdict, x.why), []).append((m, x))
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0][1] != ONLY_OLD, kv[0][0]))
+    for (what, verdict, why), found in ordered:
+        models = ", ".join(m.name for m, _ in found)
+        values = f" (old {found[0][1].old}, new {found[0][1].new})" if len(found) == 1 and what in ("image", "cpu (units)",
+                                                                                                   "memory (MiB)", "platform") else ""
+        if verdict == ONLY_OLD:
+            out.append(f"- **{what} is only in the old setup**, in {models}: {why}")
+        else:
+            out.append(f"- {what} {verdict} in {models}{values}: {why}")
     for u in r.unreadable:
         out.append(f"- could not read {u.what} ({u.code}: {u.message}): what it holds is not compared")
     out.append("")
