@@ -210,18 +210,22 @@ def test_cleanup_revokes_only_the_old_groups_ssh_rule_and_only_where_nothing_els
         assert bool(actions[0].blocked) is blocked
 
 
+def shared_fates(setup, actions=()) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in report._shared(setup, list(actions)))
+
+
 def test_cleanup_never_removes_the_cluster_or_a_role_the_old_models_do_not_name():
     setup = OldSetup("111122223333", ENV.region, cluster={"clusterArn": "arn:aws:ecs:us-east-1:1:cluster/weekly-models"},
                      roles=[handbuilt.Role(handbuilt.EXECUTION_ROLE, exists=True)])
     assert steps.cleanup_actions(Anything(), ENV, setup, "dev") == []
-    shared = dict(report._shared(setup))
+    shared = shared_fates(setup)
     assert shared[f"ECS cluster {handbuilt.CLUSTER}"].startswith("kept: cleanup never removes it")
     assert shared[f"IAM role {handbuilt.EXECUTION_ROLE}"] == "not named by the hand-built models: left alone"
 
 
 def test_what_is_not_found_is_said():
     setup = OldSetup("111122223333", ENV.region, roles=[handbuilt.Role(handbuilt.EXECUTION_ROLE, exists=False)])
-    shared = dict(report._shared(setup))
+    shared = shared_fates(setup)
     assert shared[f"ECS cluster {handbuilt.CLUSTER}"] == "not found"
     assert shared[f"IAM role {handbuilt.EXECUTION_ROLE}"] == "not found"
 
@@ -236,3 +240,62 @@ def test_both_schedules_enabled_is_a_difference_a_week_would_show_twice():
     lines, _, _ = report._schedule(o, report.declared(prod, model), prod, NOW)
     (both,) = [x for x in lines if x.what == "both enabled"]
     assert both.changes_behaviour and "submit twice" in both.why
+
+
+def test_the_accounts_default_execution_role_is_never_deleted_by_cleanup():
+    setup = OldSetup("111122223333", ENV.region, roles=[
+        handbuilt.Role(handbuilt.EXECUTION_ROLE, exists=True, used_by_old=["task definition x-model"])])
+    (action,) = steps.cleanup_actions(Anything(), ENV, setup, "dev")
+    assert action.blocked.startswith("the account's default ECS execution role")
+    assert shared_fates(setup, [action])[f"delete the IAM role {handbuilt.EXECUTION_ROLE}"].startswith("kept for now")
+
+
+def test_a_task_definition_without_a_platform_is_linux_x86_64_as_aws_says_not_a_difference():
+    model = a_model("dev")
+    o = OldModel(family=handbuilt.family(model.name), model=model.name, found=True,
+                 task_definition={"cpu": "1024", "memory": "3072", "containerDefinitions": [{"name": "x"}]})
+    (line,) = [x for x in report._machine(o, report.declared(ENV, model), model) if x.what == "platform"]
+    assert line.verdict == report.SAME
+
+
+class Stored(Store):
+    """Parameter Store where every parameter exists already."""
+
+    def get_parameter(self, **kwargs):
+        return {"Parameter": {"Name": kwargs["Name"], "Value": "stored"}}
+
+
+def test_secrets_run_again_after_cleanup_finds_them_stored_and_succeeds():
+    model = a_model("dev")
+    setup = OldSetup("111122223333", ENV.region, models=[old_model(model, {})])  # the .env files are gone
+    store = Stored()
+    lines, complete = steps.secrets(store, ENV, setup, overwrite=False, word="dev")
+    assert complete and store.put == []
+    assert all(any(x.startswith(f"{s}: ") and "is stored" in x for x in lines) for s in model.secrets)
+
+
+@pytest.mark.parametrize("step", ["switch", "rollback", "cleanup"])
+def test_dev_cannot_switch_or_clean_up_the_hand_built_setup_which_makes_the_real_runs(step, capsys):
+    from wm import cli
+
+    assert cli.main(["migrate", "dev", "--step", step]) == 2
+    assert "only ENV=prod replaces it" in capsys.readouterr().err
+
+
+class Unversioned(Anything):
+    def get_bucket_versioning(self, **kwargs):
+        return {}
+
+
+def test_cleanup_removes_what_the_scan_finds_things_through_last_so_a_rerun_finds_the_rest():
+    model = a_model("dev")
+    o = old_model(model, {"m.env": {"A": "1"}})
+    o.schedule = {"State": "DISABLED", "Description": "x"}
+    o.revisions = [f"arn:aws:ecs:us-east-1:1:task-definition/{o.family}:1"]
+    o.log_group = {"logGroupName": f"/ecs/{o.family}"}
+    setup = OldSetup("111122223333", ENV.region, models=[o])
+    whats = [a.what for a in steps.cleanup_actions(Unversioned(), ENV, setup, "dev")]
+    order = [next(i for i, w in enumerate(whats) if w.startswith(start)) for start in
+             ("delete s3://weekly-models/m.env", f"delete the log group /ecs/{o.family}",
+              f"delete the old schedule default/{o.family}", f"deregister {o.family}:1")]
+    assert order == sorted(order) and len(whats) == 4, whats

@@ -492,6 +492,11 @@ def cmd_migrate(args) -> None:
         _model(e, args.model)
     if args.model and args.step not in ("switch", "rollback"):
         raise Failure(f"MODEL= is for STEP=switch and STEP=rollback; STEP={args.step} covers every model", 2)
+    if args.env == "dev" and args.step in ("switch", "rollback", "cleanup"):
+        # The hand-built setup makes the real weekly runs: only prod replaces it (a dev run is a dry run).
+        raise Failure(f"STEP={args.step} changes the hand-built setup, which makes the real weekly runs: only "
+                      "ENV=prod replaces it (rehearse with ENV=local on the emulator); ENV=dev can report and copy "
+                      "secrets only", 2)
     _require_endpoint(args.endpoint if args.env == "local" else None)
     who = _boto("sts").get_caller_identity()
     where = f"the local emulator at {args.endpoint}" if args.env == "local" else "AWS"
@@ -500,7 +505,7 @@ def cmd_migrate(args) -> None:
     setup = handbuilt.scan(_boto, e)
     now = dt.datetime.now(dt.UTC)
     acts = args.step != "report" and not (args.step == "cleanup" and not args.yes)
-    if acts and e.name == "prod":
+    if acts and args.env != "local":  # a real account: every step that changes something asks first
         _confirm(f"STEP={args.step} changes account {who['Account']} in {e.region}; go on?", args.yes,
                  "nothing was changed")
     out = ROOT / "build" / f"migrate-{args.env}.md"
@@ -515,7 +520,8 @@ def cmd_migrate(args) -> None:
             lines, refused = steps.switch(_boto, e, setup, args.model, args.force, now, args.env)
             code = 1 if refused else 0
         elif args.step == "rollback":
-            lines = steps.rollback(_boto, e, setup, args.model)
+            lines, failed = steps.rollback(_boto, e, setup, args.model)
+            code = 1 if failed else 0
         elif args.step == "cleanup":
             lines, done = steps.cleanup(steps.cleanup_actions(_boto, e, setup, args.env), args.yes)
             code = 0 if done else 1
@@ -690,8 +696,9 @@ def _aws_error(err: Exception) -> int:
               f"{err.response['Error'].get('Message')}", file=sys.stderr)
     elif isinstance(err, BotoCoreError):
         print(f"error: could not reach AWS: {err}", file=sys.stderr)
-    else:  # botocore's parser errors are not BotoCoreErrors
-        print(f"error: AWS (or the emulator) gave an answer that could not be read: {str(err)[:300]}", file=sys.stderr)
+    else:  # botocore's parser errors are not BotoCoreErrors; their text quotes the answer, which may hold a secret
+        print(f"error: AWS (or the emulator) gave an answer that could not be read ({type(err).__name__})",
+              file=sys.stderr)
     return 1
 
 

@@ -34,6 +34,11 @@ SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIV
 SECRET_VALUE = re.compile(r"gh[pousr]_|github_pat_|xox[abprs]-|hooks\.slack\.com|://[^/@\s]+:[^/@\s]+@|AKIA[0-9A-Z]{12}"
                           r"|-----BEGIN|eyJ[\w-]{10,}\.")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what Docker's env-file takes as a name
+# The plain variables of the container contract (FACTS): the only old values shown besides the ones
+# the code itself declares as plain; any other old value is shown by its length only.
+CONTRACT_PLAIN = ("CHANNEL_ID", "GIT_USER_NAME", "GIT_USER_EMAIL", "MODEL_NAME", "REPO_URL", "REPO_UPSTREAM_URL",
+                  "MAIN_PY_ARGS", "DRY_RUN")
+MARKER = "weekly-models cut-over:"   # how STEP=switch marks the old schedules it disabled
 ANYWHERE = ("0.0.0.0/0", "::/0")
 
 
@@ -113,7 +118,7 @@ class EnvFile:
     url: str
     variables: dict[str, str] | None = None  # None: could not be read
     problems: list[str] = field(default_factory=list)
-    missing: bool = False                    # the task definition names it, and it is not there
+    missing: bool = False                    # the task definition names it, and it is not there (now)
 
 
 @dataclass

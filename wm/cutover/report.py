@@ -19,17 +19,18 @@ import itertools
 import zoneinfo
 from dataclasses import dataclass, field
 
+from botocore.exceptions import ClientError
+
 from generators import render
 from wm.config import names
 from wm.config.model import Environment, Model
 from wm.config.schedules import ScheduleError, next_runs
 from wm.config.yaml import read_template
 from wm.cutover import handbuilt
-from wm.cutover.handbuilt import OldModel, OldSetup, Unreadable
+from wm.cutover.handbuilt import MARKER, OldModel, OldSetup, Unreadable
 
 EXIT_DIFFERENCES = 20
 SAME, DIFFERS, ONLY_OLD, ONLY_NEW, NOTE = "same", "DIFFERS", "ONLY IN OLD", "ONLY IN NEW", "note"
-MARKER = "weekly-models cut-over:"   # how STEP=switch marks the old schedules it disabled
 HORIZON = dt.timedelta(days=366)     # how far ahead old and new run times are compared
 UNKNOWN = "(unknown: an old .env file could not be read)"
 NOT_COMPARED = "not compared (the Summary names the file)"
@@ -54,7 +55,7 @@ class ModelReport:
     variables: list[Line] = field(default_factory=list)
     schedule: list[Line] = field(default_factory=list)
     runs: tuple[list[str], list[str]] = ([], [])
-    fates: list[tuple[str, str]] = field(default_factory=list)
+    fates: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -69,7 +70,7 @@ class Report:
     now: dt.datetime
     setup: OldSetup
     models: list[ModelReport]
-    shared: list[tuple[str, str]]
+    shared: list[str]
     word: str = ""                                 # ENV as the person wrote it (local, dev, prod)
     done: list[str] = field(default_factory=list)  # what the STEPs did so far, from the journal
 
@@ -117,7 +118,7 @@ def _machine(old: OldModel, new: dict, model: Model) -> list[Line]:
     ntd = new["TaskDefinition"]
     nc = ntd["ContainerDefinitions"][0]
     platform = lambda p: f"{p.get('operatingSystemFamily') or p.get('OperatingSystemFamily')}/" \
-        f"{p.get('cpuArchitecture') or p.get('CpuArchitecture')}" if p else "LINUX/X86_64 (AWS's default)"  # noqa: E731
+        f"{p.get('cpuArchitecture') or p.get('CpuArchitecture')}" if p else "LINUX/X86_64"  # AWS's default  # noqa: E731
     keys = ("awslogs-stream-prefix", "mode", "max-buffer-size")
     return [
         _line("image", c.get("image"), nc["Image"], "the new setup runs another image"),
@@ -151,7 +152,7 @@ def _variables(aws, old: OldModel, new: dict, e: Environment, model: Model, prob
     for name in sorted({*olds, *plain, *secret, *old.secrets}):
         source = model.sources.get(f"variables.{name}")
         where = f" ({source})" if source else ""
-        every_secret = _secrets(e)
+        declared_plain = ({k for m in e.models for k, _ in m.variables} | set(handbuilt.CONTRACT_PLAIN)) - _secrets(e)
         if name in secret:
             stored = names.secret_parameter(e.name, name)
             if name in old.secrets:
@@ -178,33 +179,34 @@ def _variables(aws, old: OldModel, new: dict, e: Environment, model: Model, prob
         elif name in plain:
             new_value = plain[name]
             if name not in olds and not readable:
-                lines.append(Line(name, UNKNOWN, _shown(name, new_value) + where, NOTE, NOT_COMPARED))
+                lines.append(Line(name, UNKNOWN, _shown(name, new_value, declared_plain | {name}) + where, NOTE, NOT_COMPARED))
             elif name not in olds:
-                lines.append(Line(name, "(not set)", _shown(name, new_value) + where, ONLY_NEW,
+                lines.append(Line(name, "(not set)", _shown(name, new_value, declared_plain | {name}) + where, ONLY_NEW,
                                   "the new setup sets a variable the old one did not", True))
             elif olds[name][0] == new_value:
-                lines.append(Line(name, _shown(name, olds[name][0], every_secret), _shown(name, new_value) + where))
+                lines.append(Line(name, _shown(name, olds[name][0], declared_plain), _shown(name, new_value, declared_plain | {name}) + where))
             else:
                 why = ("the code still holds a placeholder: the old value is the one to set"
                        if new_value.startswith("PLACEHOLDER(") else "another value")
-                lines.append(Line(name, _shown(name, olds[name][0], every_secret), _shown(name, new_value) + where,
+                lines.append(Line(name, _shown(name, olds[name][0], declared_plain), _shown(name, new_value, declared_plain | {name}) + where,
                                   DIFFERS, why, True))
         elif name in old.secrets:
             lines.append(Line(name, f"secret from {old.secrets[name]}", "(not set)", ONLY_OLD,
                               "the old setup gives the container this secret and the new one does not", True))
         else:
-            lines.append(Line(name, f"{_shown(name, olds[name][0], every_secret)} from {olds[name][1]}", "(not set)", ONLY_OLD,
+            lines.append(Line(name, f"{_shown(name, olds[name][0], declared_plain)} from {olds[name][1]}", "(not set)", ONLY_OLD,
                               "the new setup would run without it: add it to the model's variables (or secrets), "
                               "or make sure it is not needed", True))
     return lines, notes
 
 
-def _shown(name: str, value: str, secrets: set[str] = frozenset()) -> str:
-    """A plain value as the report shows it; one that may be secret (by its name, by what it looks
-    like, or because a model reads a secret of that name) only by its length."""
-    if name in secrets or handbuilt.looks_secret(name, value):
-        return f"(set, {len(value)} characters; not shown: it may be a secret)"
-    return repr(value)
+def _shown(name: str, value: str, plain: set[str] = frozenset()) -> str:
+    """An old value as the report shows it: in clear only for a variable the code declares as plain
+    (or the container contract's plain ones) and that does not look like a token; any other only by
+    its length, since an undeclared variable may be anything."""
+    if name in plain and not handbuilt.looks_secret(name, value):
+        return repr(value)
+    return f"(set, {len(value)} characters; not shown: it may be a secret)"
 
 
 def _runs(expr: str, tz: str, now: dt.datetime, start, end, until: dt.datetime) -> list[dt.datetime]:
@@ -271,84 +273,70 @@ def _schedule(old: OldModel, new: dict, e: Environment, now: dt.datetime) -> tup
     return lines, shown, notes
 
 
-def _fates(old: OldModel, e: Environment) -> list[tuple[str, str]]:
+def _fate(a) -> str:
+    return f"{a.what}: {'done by STEP=cleanup' if not a.blocked else 'kept for now: ' + a.blocked}"
+
+
+def _fates(old: OldModel, actions: list) -> list[str]:
+    """What becomes of one old model's resources: its schedule's state, then cleanup's own list."""
     out = []
     if old.schedule:
         state = old.schedule.get("State")
+        where = f"schedule {handbuilt.SCHEDULE_GROUP}/{old.family}"
         if state == "ENABLED":
-            out.append((f"schedule {handbuilt.SCHEDULE_GROUP}/{old.family}",
-                        "ENABLED: keeps running until STEP=switch disables it; deleted by STEP=cleanup"))
+            out.append(f"{where}: ENABLED, runs until STEP=switch disables it")
         elif MARKER in (old.schedule.get("Description") or ""):
-            out.append((f"schedule {handbuilt.SCHEDULE_GROUP}/{old.family}",
-                        "disabled by STEP=switch (STEP=rollback enables it again); deleted by STEP=cleanup"))
+            out.append(f"{where}: disabled by STEP=switch (STEP=rollback enables it again, until STEP=cleanup)")
         else:
-            out.append((f"schedule {handbuilt.SCHEDULE_GROUP}/{old.family}", "already DISABLED; deleted by STEP=cleanup"))
-    if old.revisions:
-        revs = [r.rsplit(":", 1)[1] for r in old.revisions]
-        out.append((f"task definition {old.family}", f"{len(revs)} active revision{'s' * (len(revs) > 1)} "
-                    f"({', '.join(revs)}): deregistered by STEP=cleanup, after the switch"))
-    for f in old.env_files:
-        tokens = sorted(k for k, v in (f.variables or {}).items() if handbuilt.looks_secret(k, v) or k in _secrets(e))
-        out.append((f.url, "deleted by STEP=cleanup, after the switch"
-                    + (f"; the tokens in it ({', '.join(tokens)}) stay valid until rotated" if tokens else "")))
-    if old.log_group:
-        days = old.log_group.get("retentionInDays")
-        out.append((f"log group {old.log_group['logGroupName']}",
-                    f"deleted by STEP=cleanup, with its history ({f'kept {days} days' if days else 'never expires'}; "
-                    "export it first if it is needed)"))
-    return out
+            out.append(f"{where}: DISABLED already (not by make migrate)")
+    if old.log_group and not old.log_group.get("retentionInDays"):
+        out.append(f"log group {old.log_group['logGroupName']}: its history never expires; export it before "
+                   "STEP=cleanup if it is needed")
+    return out + [_fate(a) for a in actions if a.family == old.family]
 
 
 def _secrets(e: Environment) -> set[str]:
     return {s for m in e.models for s in m.secrets}
 
 
-def _shared(setup: OldSetup) -> list[tuple[str, str]]:
-    """What becomes of what the old models share; the same rules as steps.cleanup_actions."""
+def _shared(setup: OldSetup, actions: list) -> list[str]:
+    """What becomes of what the old models share: cleanup's own list, and what it never touches."""
     out = []
     if setup.cluster:
         users = f"; used by {', '.join(setup.cluster_users)}" if setup.cluster_users else ""
-        out.append((f"ECS cluster {handbuilt.CLUSTER}", "kept: cleanup never removes it (FACTS: it holds the lab's "
-                    f"other task definitions){users}"))
+        out.append(f"ECS cluster {handbuilt.CLUSTER}: kept: cleanup never removes it (FACTS: it holds the lab's "
+                   f"other task definitions){users}")
     elif not any(u.what == f"ECS cluster {handbuilt.CLUSTER}" for u in setup.unreadable):
-        out.append((f"ECS cluster {handbuilt.CLUSTER}", "not found"))
+        out.append(f"ECS cluster {handbuilt.CLUSTER}: not found")
+    shared = [a for a in actions if a.family is None]
     for r in setup.roles:
-        if r.exists is None:
-            out.append((f"IAM role {r.name}", "could not be read: kept"))
+        mine = [a for a in shared if a.what == f"delete the IAM role {r.name}"]
+        if mine:
+            out.append(_fate(mine[0]))
+        elif r.exists is None:
+            out.append(f"IAM role {r.name}: could not be read: kept")
         elif not r.exists:
-            out.append((f"IAM role {r.name}", "not found"))
-        elif not r.used_by_old:
-            out.append((f"IAM role {r.name}", "not named by the hand-built models: left alone"))
-        elif r.used_by_others:
-            out.append((f"IAM role {r.name}", f"kept: still used by {', '.join(r.used_by_others)}"))
-        elif r.last_used_region and r.last_used_region != setup.region:
-            out.append((f"IAM role {r.name}", f"kept: last used in {r.last_used_region}, which this scan does not read"))
+            out.append(f"IAM role {r.name}: not found")
         else:
-            out.append((f"IAM role {r.name}", f"deleted by STEP=cleanup once every old schedule is disabled "
-                        f"(used only by {', '.join(r.used_by_old)})"))
+            out.append(f"IAM role {r.name}: not named by the hand-built models: left alone")
     for g in setup.security_groups:
         label = f"security group {g.id} ({g.name})"
         if not g.used_by_old:
             rules = ", ".join(_ports(r) for r in g.open_rules + g.other_rules)
-            out.append((label, f"inbound {rules}: not the hand-built setup's group, left alone"))
+            out.append(f"{label}: inbound {rules}: not the hand-built setup's group, left alone")
             continue
         for rule in g.open_rules:
-            blocking = g.blocking(rule)
-            if not handbuilt.opens_ssh(rule):
-                out.append((label, f"inbound {_ports(rule)} from anywhere: left alone (not the SSH rule FACTS names; "
-                            "revoke it by hand if nothing needs it)"))
-            elif blocking:
-                out.append((label, f"inbound {_ports(rule)} from anywhere: kept, used by {', '.join(blocking)} "
-                            "(revoke it by hand once you know what they are)"))
+            mine = [a for a in shared if a.what.startswith(f"revoke the inbound rule {_ports(rule)} ") and g.id in a.what]
+            if mine:
+                out.append(_fate(mine[0]) + ("" if mine[0].blocked else " (the group stays; Fargate tasks take no SSH)"))
             else:
-                users = g.used_by_old + g.used_by_tasks
-                out.append((label, f"inbound {_ports(rule)} from anywhere: revoked by STEP=cleanup (the group stays; "
-                            f"used by {', '.join(users)}, Fargate tasks, which take no SSH)"))
+                out.append(f"{label}: inbound {_ports(rule)} from anywhere: left alone (not the SSH rule FACTS "
+                           "names; revoke it by hand if nothing needs it)")
         if g.other_rules:
-            out.append((label, f"inbound {', '.join(_ports(r) for r in g.other_rules)} from specific sources: left alone"))
+            out.append(f"{label}: inbound {', '.join(_ports(r) for r in g.other_rules)} from specific sources: left alone")
     for bucket, others in sorted(setup.bucket_others.items()):
-        out.append((f"S3 bucket {bucket}", f"kept: it holds {others} other object{'s' * (others != 1)}" if others else
-                    "kept; empty once STEP=cleanup removed the .env files (delete it by hand if nothing needs it)"))
+        out.append(f"S3 bucket {bucket}: " + (f"kept: it holds {others} other object{'s' * (others != 1)}" if others else
+                   "kept; empty once STEP=cleanup removed the .env files (delete it by hand if nothing needs it)"))
     return out
 
 
@@ -362,6 +350,14 @@ def _ports(rule: dict) -> str:
 
 def compare(aws, e: Environment, setup: OldSetup, now: dt.datetime, where: str, word: str) -> Report:
     """The report of `setup` against environment `e` (reads Parameter Store to compare secrets)."""
+    from wm.cutover import steps  # the one list of what cleanup removes and keeps
+
+    try:
+        actions = steps.cleanup_actions(aws, e, setup, word)
+    except ClientError as err:
+        actions = []
+        setup.unreadable.append(Unreadable("what cleanup would remove", err.response["Error"].get("Code", "?"),
+                                           err.response["Error"].get("Message", "")))
     reports = []
     for old in setup.models:
         model = e.model(old.model) if old.model else None
@@ -369,7 +365,7 @@ def compare(aws, e: Environment, setup: OldSetup, now: dt.datetime, where: str, 
         if model is None:
             r.lines.append(Line("model", f"hand-built family {old.family}", "(no model here)", ONLY_OLD,
                                 "a model the old setup runs and this repository does not: it would stop running", True))
-            r.fates = _fates(old, e)
+            r.fates = ["everything of it: kept: no model here replaces it, so cleanup leaves it alone"]
         elif not old.found:
             r.notes.append(f"no hand-built counterpart found (no task definition family, schedule or log group "
                            f"named {old.family}): a new model, or one already cleaned up")
@@ -385,9 +381,9 @@ def compare(aws, e: Environment, setup: OldSetup, now: dt.datetime, where: str, 
             r.notes += notes
             if not old.log_group:
                 r.notes.append(f"no log group /ecs/{old.family} found (the old runs' logs are elsewhere, or gone)")
-            r.fates = _fates(old, e)
+            r.fates = _fates(old, actions)
         reports.append(r)
-    return Report(e.name, where, now, setup, reports, _shared(setup), word)
+    return Report(e.name, where, now, setup, reports, _shared(setup, actions), word)
 
 
 def _table(lines: list[Line]) -> list[str]:
@@ -443,9 +439,9 @@ def markdown(r: Report) -> str:
                 out.append(f"| {i} | {o} | {n} |")
             out.append("")
         if m.fates:
-            out += ["At the end:", ""] + [f"- {what}: {fate}" for what, fate in m.fates] + [""]
+            out += ["At the end:", ""] + [f"- {fate}" for fate in m.fates] + [""]
     if r.shared:
-        out += ["## Shared resources of the hand-built setup", ""] + [f"- {w}: {f}" for w, f in r.shared] + [""]
+        out += ["## Shared resources of the hand-built setup", ""] + [f"- {line}" for line in r.shared] + [""]
     if r.done:
         out += [f"## Steps taken (build/migrate-{r.word}.log)", "", "```", *r.done, "```", ""]
     verdict = (f"{len(failing)} difference{'s' * (len(failing) != 1)} that change what a model does, "

@@ -18,8 +18,7 @@ from botocore.exceptions import ClientError
 from wm.config import names
 from wm.config.model import Environment
 from wm.cutover import handbuilt
-from wm.cutover.handbuilt import OldModel, OldSetup, Unreadable
-from wm.cutover.report import MARKER
+from wm.cutover.handbuilt import MARKER, OldModel, OldSetup, Unreadable
 from wm.operations import runs
 
 DESCRIPTION_LIMIT = 512  # Scheduler API reference, CreateSchedule: Description, up to 512 characters
@@ -50,13 +49,14 @@ def secrets(aws, e: Environment, setup: OldSetup, overwrite: bool, word: str) ->
             if name not in e.model(o.model).secrets:
                 continue
             unread += [f.url for f in o.env_files if f.variables is None]
-            files_with_tokens.update({f.url: files_with_tokens.get(f.url, set()) | {name}
-                                      for f in o.env_files if name in (f.variables or {})})
             effective, _ = o.environment()  # what the old container got: the task definition's value wins
             if name in effective:
                 value, where = effective[name]
                 found.setdefault(value, []).append(where)
         parameter = names.secret_parameter(e.name, name)
+        if not found and _exists(ssm, parameter):
+            lines.append(f"{name}: {parameter} is stored; no old .env file holds it any more, nothing to do")
+            continue
         if not found:
             complete = False
             lines.append(f"{name}: in no old .env file{' that could be read' if unread else ''}; store it with "
@@ -101,12 +101,29 @@ def secrets(aws, e: Environment, setup: OldSetup, overwrite: bool, word: str) ->
         under = f"KMS key {key}" if key else "the AWS managed key aws/ssm"
         lines.append(f"{name}: {'replaced' if existing is not None else 'stored'} {parameter} as a SecureString "
                      f"({under}) from {', '.join(found[value])} (value not shown)")
+    for o in _matched(setup, e):  # every token still in plain text: the contract's and what looks like one
+        for f in o.env_files:
+            tokens = {k for k, v in (f.variables or {}).items() if k in _all_secrets(e) or handbuilt.looks_secret(k, v)}
+            if tokens:
+                files_with_tokens.setdefault(f.url, set()).update(tokens)
     if files_with_tokens:
         lines.append("The old tokens are still readable in plain text in S3, and still valid: rotate them (make a "
                      "new token, store it with make secret ENV=... NAME=..., revoke the old one), then STEP=cleanup "
                      "removes the files:")
         lines += [f"  {url}: {', '.join(sorted(tokens))}" for url, tokens in sorted(files_with_tokens.items())]
     return lines, complete
+
+
+def _all_secrets(e: Environment) -> set[str]:
+    return {s for m in e.models for s in m.secrets}
+
+
+def _exists(ssm, parameter: str) -> bool:
+    try:
+        ssm.get_parameter(Name=parameter)
+        return True
+    except ClientError:
+        return False
 
 
 # --- STEP=switch and STEP=rollback ---------------------------------------------------------
@@ -189,6 +206,10 @@ def switch(aws, e: Environment, setup: OldSetup, only: str | None, force: bool, 
                     f"(stopped {ok.get('stoppedAt', '?')})" if ok else "without a successful run (FORCE=yes)")
         text = (f"{MARKER} disabled {now:%Y-%m-%dT%H:%MZ} by make migrate STEP=switch ENV={word} {evidence}; "
                 f"STEP=rollback enables it{WAS}{o.schedule.get('Description') or ''}")
+        if len(text) > DESCRIPTION_LIMIT:
+            lines.append(f"  note: {where}'s description does not fit beside the switch's note: rollback restores its "
+                         f"first {DESCRIPTION_LIMIT - len(text) + len(o.schedule.get('Description') or '')} characters "
+                         f"(the whole text was: {o.schedule.get('Description')!r})")
         try:
             _update(aws, o.schedule, "DISABLED", text)
         except ClientError as err:
@@ -203,9 +224,10 @@ def switch(aws, e: Environment, setup: OldSetup, only: str | None, force: bool, 
     return lines, refused
 
 
-def rollback(aws, e: Environment, setup: OldSetup, only: str | None) -> list[str]:
-    """Enable again each old schedule that STEP=switch disabled, with its old description."""
-    lines = []
+def rollback(aws, e: Environment, setup: OldSetup, only: str | None) -> tuple[list[str], int]:
+    """Enable again each old schedule that STEP=switch disabled, with its old description.
+    Returns (lines, how many could not be enabled)."""
+    lines, failed = [], 0
     for o in setup.models:
         if only and o.model != only:
             continue
@@ -218,6 +240,7 @@ def rollback(aws, e: Environment, setup: OldSetup, only: str | None) -> list[str
         try:
             _update(aws, s, "ENABLED", original)
         except ClientError as err:
+            failed += 1
             lines.append(f"{o.model or o.family}: FAILED to enable {handbuilt.SCHEDULE_GROUP}/{o.family}: "
                          f"{err.response['Error'].get('Code')}: {err.response['Error'].get('Message')}")
             continue
@@ -230,7 +253,8 @@ def rollback(aws, e: Environment, setup: OldSetup, only: str | None) -> list[str
             lines.append(f"  warning: the new schedule {names.schedule_name(e.name, o.model)} is ENABLED too, so both "
                          f"setups start {o.model}: set its schedule_state to DISABLED (models/{o.model}.yaml) and "
                          "deploy, unless that is what you want")
-    return lines or ["nothing to roll back: no old schedule is disabled by STEP=switch"]
+    return lines or ["nothing to roll back: no old schedule is disabled by STEP=switch (after STEP=cleanup "
+                     "there is nothing left to roll back to)"], failed
 
 
 # --- STEP=cleanup --------------------------------------------------------------------------
@@ -241,6 +265,7 @@ class Action:
     command: str              # the AWS CLI command that does the same, for the person to read
     run: object = None        # a function that does it; None when blocked
     blocked: str = ""         # why it is not done
+    family: str | None = None  # the old model it belongs to; None: shared
 
     def line(self) -> str:
         return f"{self.what}: KEPT ({self.blocked})" if self.blocked else f"{self.what}\n    {self.command}"
@@ -249,8 +274,11 @@ class Action:
 def cleanup_actions(aws, e: Environment, setup: OldSetup, word: str) -> list[Action]:
     """What is left of the hand-built setup to remove, each with its command; blocked where a
     model has not been switched or something else still uses it. Never the cluster (FACTS: it
-    holds the lab's other task definitions) or the bucket: only what the old models named."""
-    actions: list[Action] = []
+    holds the lab's other task definitions), the bucket or the account's default execution role:
+    only what the old models named. The schedules and task definitions, which the scan finds the
+    rest through, go last, so that a cleanup AWS stopped half-way finds what is left when run again."""
+    first: list[Action] = []
+    last: list[Action] = []
     matched = _matched(setup, e)
     unswitched = [o for o in matched if o.schedule and o.schedule["State"] == "ENABLED"]
     kept_old = [o for o in setup.models if o.found and (not o.model or not e.model(o.model))]
@@ -261,29 +289,32 @@ def cleanup_actions(aws, e: Environment, setup: OldSetup, word: str) -> list[Act
     for o in matched:
         blocked = f"its old schedule is still ENABLED: make migrate ENV={word} STEP=switch first" \
             if o in unswitched else ""
-        if o.schedule:
-            actions.append(Action(f"delete the old schedule {handbuilt.SCHEDULE_GROUP}/{o.family}",
-                                  f"aws scheduler delete-schedule --name {o.family} --group-name {handbuilt.SCHEDULE_GROUP}",
-                                  lambda o=o: scheduler.delete_schedule(Name=o.family, GroupName=handbuilt.SCHEDULE_GROUP),
-                                  blocked))
-        for arn in o.revisions:
-            actions.append(Action(f"deregister {arn.rsplit('/', 1)[-1]}",
-                                  f"aws ecs deregister-task-definition --task-definition {arn}",
-                                  lambda arn=arn: ecs.deregister_task_definition(taskDefinition=arn), blocked))
         for f in o.env_files:
             where = handbuilt.s3_location(f.arn)
-            if f.missing or not where:
-                continue  # named by the task definition, but not there: nothing to remove
+            if not where:
+                continue
             users = setup.env_file_users.get(f.arn, []) + ([kept_files[f.arn]] if f.arn in kept_files else [])
             why = blocked or (f"still used by {', '.join(users)}" if users else "")
-            actions.append(_env_file_action(s3, f.url, where, why))
+            action = _env_file_action(s3, f.url, where, why, f.missing)
+            if action:
+                action.family = o.family
+                first.append(action)
         if o.log_group:
             group = o.log_group["logGroupName"]
             users = setup.log_group_users.get(group, []) + ([kept_groups[group]] if group in kept_groups else [])
             why = blocked or (f"still used by {', '.join(users)}" if users else "")
-            actions.append(Action(f"delete the log group {group} (its history goes with it)",
-                                  f"aws logs delete-log-group --log-group-name {group}",
-                                  lambda group=group: logs.delete_log_group(logGroupName=group), why))
+            first.append(Action(f"delete the log group {group} (its history goes with it)",
+                                f"aws logs delete-log-group --log-group-name {group}",
+                                lambda group=group: logs.delete_log_group(logGroupName=group), why, o.family))
+        if o.schedule:
+            last.append(Action(f"delete the old schedule {handbuilt.SCHEDULE_GROUP}/{o.family}",
+                               f"aws scheduler delete-schedule --name {o.family} --group-name {handbuilt.SCHEDULE_GROUP}",
+                               lambda o=o: scheduler.delete_schedule(Name=o.family, GroupName=handbuilt.SCHEDULE_GROUP),
+                               blocked, o.family))
+        for arn in o.revisions:
+            last.append(Action(f"deregister {arn.rsplit('/', 1)[-1]}",
+                               f"aws ecs deregister-task-definition --task-definition {arn}",
+                               lambda arn=arn: ecs.deregister_task_definition(taskDefinition=arn), blocked, o.family))
     shared_block = ""
     if unswitched:
         shared_block = f"old schedules still ENABLED: {', '.join(o.family for o in unswitched)}"
@@ -294,14 +325,23 @@ def cleanup_actions(aws, e: Environment, setup: OldSetup, word: str) -> list[Act
             continue  # only a role the old models name
         users = r.used_by_others + [u for u in r.used_by_old if u in kept_uses]
         why = shared_block or (f"still used by {', '.join(users)}" if users else "")
+        if not why and r.name == handbuilt.EXECUTION_ROLE:
+            # IAM is global and this is the console's default role: another region's or service's
+            # use cannot be ruled out from here.
+            why = "the account's default ECS execution role: delete it by hand once nothing in any region uses it"
         if not why and r.last_used_region and r.last_used_region != e.region:
             why = f"last used in {r.last_used_region}, where this scan does not look: something else uses it"
-        policies = _role_policies(iam, r.name) if not why else ([], [])
+        policies: tuple[list[str], list[str]] = ([], [])
+        if not why:
+            try:
+                policies = _role_policies(iam, r.name)
+            except ClientError as err:
+                why = f"its policies could not be listed ({err.response['Error'].get('Code')})"
         command = " && ".join([*(f"aws iam detach-role-policy --role-name {r.name} --policy-arn {p}" for p in policies[0]),
                                *(f"aws iam delete-role-policy --role-name {r.name} --policy-name {p}" for p in policies[1]),
                                f"aws iam delete-role --role-name {r.name}"])
-        actions.append(Action(f"delete the IAM role {r.name}", command,
-                              lambda r=r, p=policies: _delete_role(iam, r.name, p), why))
+        first.append(Action(f"delete the IAM role {r.name}", command,
+                            lambda r=r, p=policies: _delete_role(iam, r.name, p), why))
     ec2 = aws("ec2")
     for g in setup.security_groups:
         if not g.used_by_old:
@@ -312,34 +352,51 @@ def cleanup_actions(aws, e: Environment, setup: OldSetup, word: str) -> list[Act
             blocking = g.blocking(rule)
             why = f"still used by {', '.join(blocking)}: revoke it by hand once you know what they are" if blocking else ""
             permission = _open_part(rule)
-            actions.append(Action(f"revoke the inbound rule {_port_words(rule)} from anywhere of {g.id} ({g.name})",
-                                  f"aws ec2 revoke-security-group-ingress --group-id {g.id} --ip-permissions "
-                                  f"'{json.dumps([permission], sort_keys=True)}'",
-                                  lambda g=g, p=permission: ec2.revoke_security_group_ingress(GroupId=g.id, IpPermissions=[p]),
-                                  why))
-    return actions
+            first.append(Action(f"revoke the inbound rule {_port_words(rule)} from anywhere of {g.id} ({g.name})",
+                                f"aws ec2 revoke-security-group-ingress --group-id {g.id} --ip-permissions "
+                                f"'{json.dumps([permission], sort_keys=True)}'",
+                                lambda g=g, p=permission: ec2.revoke_security_group_ingress(GroupId=g.id, IpPermissions=[p]),
+                                why))
+    return first + last
 
 
-def _env_file_action(s3, url: str, where: tuple[str, str], why: str) -> Action:
+def _versions(s3, bucket: str, key: str) -> list[dict]:
+    """Every version and delete marker of exactly `key` (ListObjectVersions pages by 1,000)."""
+    out = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
+        out += [v for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])] if v["Key"] == key]
+    return out
+
+
+def _env_file_action(s3, url: str, where: tuple[str, str], why: str, missing: bool) -> Action | None:
     """Delete an .env object; in a versioned bucket every version, or the tokens stay readable in the
     older ones (S3 user guide, "Deleting object versions": a delete without a version ID only adds
-    a delete marker)."""
+    a delete marker). None when there is nothing to delete."""
     bucket, key = where
-    versioned = False
-    if not why:
-        try:
-            versioned = s3.get_bucket_versioning(Bucket=bucket).get("Status") in ("Enabled", "Suspended")
-        except ClientError as err:
-            why = f"its bucket's versioning could not be read ({err.response['Error'].get('Code')})"
+    try:
+        versioned = s3.get_bucket_versioning(Bucket=bucket).get("Status") in ("Enabled", "Suspended")
+    except ClientError as err:
+        if missing:
+            return None
+        return Action(f"delete {url}", f"aws s3 rm {url}", None,
+                      why or f"its bucket's versioning could not be read ({err.response['Error'].get('Code')})")
     if versioned:
+        try:
+            found = _versions(s3, bucket, key)
+        except ClientError as err:
+            return Action(f"delete every version of {url}", "aws s3api list-object-versions ...", None,
+                          why or f"its versions could not be listed ({err.response['Error'].get('Code')})")
+        if not found:
+            return None
+
         def run():
-            listing = s3.list_object_versions(Bucket=bucket, Prefix=key)
-            for v in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]:
-                if v["Key"] == key:
-                    s3.delete_object(Bucket=bucket, Key=key, VersionId=v["VersionId"])
-        return Action(f"delete every version of {url} (the bucket keeps versions; rotate the tokens it held first)",
+            for v in _versions(s3, bucket, key):
+                s3.delete_object(Bucket=bucket, Key=key, VersionId=v["VersionId"])
+        return Action(f"delete every version of {url} ({len(found)}; rotate the tokens it held first)",
                       f"aws s3api list-object-versions --bucket {bucket} --prefix {key}, then aws s3api "
                       f"delete-object --bucket {bucket} --key {key} --version-id <each>", run, why)
+    if missing:
+        return None
     return Action(f"delete {url} (rotate the tokens it held first: the file going does not revoke them)",
                   f"aws s3 rm {url}", lambda: s3.delete_object(Bucket=bucket, Key=key), why)
 
