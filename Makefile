@@ -30,7 +30,7 @@ EMU_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(ENDPOINT) 
 # wm on the emulator (local) or, after the credentials check, on AWS.
 aws_cmd = $(if $(filter local,$(ENV)),$(EMU_ENV) $(WM) $(1),$(WM) aws-check $(ENV) >/dev/null && $(WM) $(1))
 
-.PHONY: migrate emulator-handbuilt smoke deploy-deployer plan drift refresh graphviz cost status run logs help install validate render lint test unit deploy destroy secret \
+.PHONY: submit jobs cancel results migrate emulator-handbuilt smoke deploy-deployer plan drift refresh graphviz cost status run logs help install validate render lint test unit deploy destroy secret \
 	emulator-start emulator-stop bench clean check-env
 
 ##@ Start here
@@ -173,6 +173,20 @@ ifeq ($(ENV),local)
 else
 	@$(WM) smoke $(ENV) --deploy "$(MAKE) --no-print-directory deploy ENV=$(ENV)" $(if $(MODEL),--model $(MODEL)) $(if $(WAIT),--wait $(WAIT))
 endif
+
+##@ Fan-out jobs on AWS Batch (jobs/, wm/operations/jobs.py)
+
+submit: check-env $(BIN)/.installed ## Submit JOB of ENV (SIZE=<children>); prints its ID and what it can cost at most
+	@$(call aws_cmd,submit $(ENV) $(if $(JOB),--job $(JOB)) $(if $(SIZE),--size $(SIZE)))
+
+jobs: check-env $(BIN)/.installed ## Recent submissions with progress (JOB=); ID=<id>: its failed children
+	@$(call aws_cmd,jobs $(ENV) $(if $(JOB),--job $(JOB)) $(if $(ID),--id $(ID)))
+
+cancel: check-env $(BIN)/.installed ## Cancel submission ID of ENV
+	@$(call aws_cmd,cancel $(ENV) $(if $(ID),--id $(ID)))
+
+results: check-env $(BIN)/.installed ## List submission ID's outputs (GET=<folder> downloads them)
+	@$(call aws_cmd,results $(ENV) $(if $(ID),--id $(ID)) $(if $(GET),--get $(GET)))
 
 ##@ Cut over from the hand-built setup (wm/cutover/)
 

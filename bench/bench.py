@@ -75,22 +75,38 @@ def tail(text: str, lines: int = 30) -> str:
 
 # --- 1. render ---------------------------------------------------------------------------------
 
-def make_root(tmp: Path, models: int) -> Path:
-    """A copy of config/ and models/ with `models - 5` synthetic models added; returns its root."""
-    root = tmp / f"root-{models}"
+JOBS = 50  # synthetic jobs rendered beside the real models
+
+SYNTHETIC_JOB = """sceptre_user_data:
+  job:
+    image: public.ecr.aws/docker/library/python:3.12-slim
+    command: [python, -c, "print({n})"]
+    array_size: {n}
+"""
+
+
+def make_root(tmp: Path, models: int, jobs: int | None = None) -> Path:
+    """A copy of config/, models/ and jobs/ with synthetic models added up to `models` (and jobs up
+    to `jobs`); returns its root."""
+    root = tmp / f"root-{models}-{jobs}"
     root.mkdir()
     shutil.copytree(REPO / "models", root / "models")
+    shutil.copytree(REPO / "jobs", root / "jobs")
     # symlinks=True keeps config/<env>/models as links (they point at ../../models, i.e. the copy).
     shutil.copytree(REPO / "config", root / "config", symlinks=True)
     for env_dir in (root / "config").iterdir():
-        link = env_dir / "models"
-        if env_dir.is_dir() and not link.is_symlink():  # recreate, whatever copytree made of it
-            if link.exists():
-                shutil.rmtree(link)
-            link.symlink_to(Path("..") / ".." / "models")
+        for folder in ("models", "jobs"):
+            link = env_dir / folder
+            if env_dir.is_dir() and (REPO / "config" / env_dir.name / folder).is_symlink() and not link.is_symlink():
+                if link.exists():  # recreate, whatever copytree made of it
+                    shutil.rmtree(link)
+                link.symlink_to(Path("..") / ".." / folder)
     real = sorted(p for p in (root / "models").glob("*.yaml") if p.name != "config.yaml")
     for n in range(1, models - len(real) + 1):
         (root / "models" / f"synthetic-{n:03d}.yaml").write_text(SYNTHETIC_MODEL.format(n=n))
+    real_jobs = sorted(p for p in (root / "jobs").glob("*.yaml") if p.name != "config.yaml")
+    for n in range(1, (jobs or 0) - len(real_jobs) + 1):
+        (root / "jobs" / f"synthetic-{n:03d}.yaml").write_text(SYNTHETIC_JOB.format(n=n))
     return root
 
 
@@ -128,8 +144,10 @@ def bench_render(root: Path, out: Path, models: int) -> tuple[float, list[float]
         times.append(time.perf_counter() - start)
     stacks = len(files)
     shared = len([p for p in (root / "config" / ENV).glob("*.yaml") if p.name != "config.yaml"])
-    if stacks != models + shared:
-        raise StepFailed(f"render of {models} models wrote {stacks} templates, expected {models + shared}")
+    jobs = len([p for p in (root / "config" / ENV / "jobs").glob("*.yaml") if p.name != "config.yaml"])
+    if stacks != models + jobs + shared:
+        raise StepFailed(f"render of {models} models and {jobs} jobs wrote {stacks} templates, expected "
+                         f"{models + jobs + shared}")
     return min(times), times, files
 
 
@@ -296,6 +314,12 @@ def main() -> int:
                 target = f"  (target < {TARGETS[models]:g} s{'' if best < TARGETS[models] else ', MISSED'})" \
                     if models in TARGETS else ""
                 rows.append((f"render {ENV}, {models} models:", f"{best:6.2f} s{target}"))
+            root = make_root(tmp, SIZES[0], jobs=JOBS)
+            best, times, files = bench_render(root, tmp / f"build-jobs-{JOBS}", SIZES[0])
+            runs = ", ".join(f"{t:.3f}" for t in times)
+            print(f"render {ENV}, {SIZES[0]} models and {JOBS} jobs ({len(files)} stacks): best {best:.3f} s of "
+                  f"[{runs}]", flush=True)
+            rows.append((f"render {ENV}, {SIZES[0]} models and {JOBS} jobs:", f"{best:6.2f} s"))
             best, times = bench_make_render(tmp / "make-render")
             runs = ", ".join(f"{t:.3f}" for t in times)
             print(f"wm render dev prod (a new process): best {best:.3f} s of [{runs}]", flush=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from wm.config.model import Stack
 from wm.render import to_yaml
 
-from . import alerts, cluster, deployer, iam, model, network
+from . import alerts, batch, cluster, deployer, iam, job, model, network
 
 BUILDERS = {"network": network.build, "iam": iam.build, "cluster": cluster.build, "alerts": alerts.build,
-            "model": model.build, "deployer": deployer.build}
+            "batch": batch.build, "model": model.build, "job": job.build, "deployer": deployer.build}
 
 
 def build(stack: Stack):

@@ -133,10 +133,14 @@ def alert_definition() -> dict:
             # there is an error in Step Functions).
             "Defaults": {"Type": "Pass", "ResultPath": "$.defaults", "Next": "Normalize",
                          "Parameters": {"stopCode": "(no stop code)", "stoppedReason": "no reason given",
-                                        "taskArn": "(no task ARN)"}},
+                                        "taskArn": "(no task ARN)", "statusReason": "no reason given",
+                                        "jobId": "(no job ID)"}},
             "Normalize": {"Type": "Pass", "ResultPath": "$.task", "Next": "WhatHappened",
                           "Parameters": {"detail.$": "States.JsonMerge($.defaults, $.event.detail, false)"}},
             "WhatHappened": {"Type": "Choice", "Default": "Stopped", "Choices": [
+                # A fan-out job's failure (job stacks): a single job out of retries, or an array job
+                # with a failed child.
+                {"Variable": "$.event.source", "StringEquals": "aws.batch", "Next": "JobFailed"},
                 {"Variable": f"{detail}.stopCode", "StringEquals": "TaskFailedToStart", "Next": "NeverStarted"},
                 {"Variable": f"{detail}.stopCode", "StringEquals": "SpotInterruption", "Next": "Interrupted"},
                 {"Variable": f"{detail}.containers[0].exitCode", "IsPresent": True, "Next": "Exited"}]},
@@ -149,6 +153,9 @@ def alert_definition() -> dict:
             "ExitCode": _says("Its container exited with code {}.", "$.container.first.exitCode"),
             "Stopped": _says("It stopped without finishing ({}): {}", f"{detail}.stopCode",
                              f"{detail}.stoppedReason"),
+            "JobFailed": _says("Submission {} failed: {}.", f"{detail}.jobId", f"{detail}.statusReason",
+                               then="NotifyJob"),
+            "NotifyJob": _notification(_format("{} Its logs: {} (one stream per child).", "$.why.text", "$.logs")),
             "Notify": _notification(_format("{} Task: {}. Its log: {} (stream {} and the task ID).",
                                             "$.why.text", f"{detail}.taskArn", "$.logs",
                                             "$.logStreamPrefix")),

@@ -29,7 +29,7 @@ from __future__ import annotations
 from awacs import aws as a
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRoleWithWebIdentity
-from troposphere import GetAtt, Output, iam
+from troposphere import GetAtt, Output, Sub, iam
 
 from generators.iam import assume_role
 from wm.config import names as naming
@@ -116,6 +116,22 @@ def build(stack):
     return t
 
 
+# What the S3 bucket handler calls on the results buckets (its registry schema), all named.
+S3_BUCKET_ACTIONS = (
+    "CreateBucket", "DeleteBucket", "ListBucket", "GetBucketAcl", "PutBucketAcl", "GetBucketTagging", "PutBucketTagging",
+    "GetBucketVersioning", "PutBucketVersioning", "GetEncryptionConfiguration", "PutEncryptionConfiguration",
+    "GetBucketPublicAccessBlock", "PutBucketPublicAccessBlock", "GetBucketOwnershipControls",
+    "PutBucketOwnershipControls", "GetLifecycleConfiguration", "PutLifecycleConfiguration", "GetBucketPolicy",
+    "PutBucketPolicy", "DeleteBucketPolicy", "GetBucketCORS", "PutBucketCORS", "GetBucketLogging", "PutBucketLogging",
+    "GetBucketNotification", "PutBucketNotification", "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite",
+    "GetAccelerateConfiguration", "PutAccelerateConfiguration", "GetAnalyticsConfiguration",
+    "PutAnalyticsConfiguration", "GetIntelligentTieringConfiguration", "PutIntelligentTieringConfiguration",
+    "GetInventoryConfiguration", "PutInventoryConfiguration", "GetMetricsConfiguration", "PutMetricsConfiguration",
+    "GetReplicationConfiguration", "PutReplicationConfiguration", "GetBucketObjectLockConfiguration",
+    "PutBucketObjectLockConfiguration", "GetBucketMetadataTableConfiguration", "CreateBucketMetadataTableConfiguration",
+    "DeleteBucketMetadataTableConfiguration")
+
+
 def _service_statements() -> list:
     """What creating, reading, changing and deleting this project's stacks calls, and no more.
 
@@ -194,6 +210,17 @@ def _service_statements() -> list:
               "states:CreateStateMachine", "states:UpdateStateMachine", "states:DeleteStateMachine",
               "states:DescribeStateMachine", "states:TagResource", "states:UntagResource",
               "states:ListTagsForResource"),
+        allow("Batch", [arn("batch", f"compute-environment/{own}"), arn("batch", f"job-queue/{own}"),
+                        arn("batch", f"job-definition/{own}"), arn("batch", f"job-definition/{own}:*")],
+              "batch:CreateComputeEnvironment", "batch:UpdateComputeEnvironment", "batch:DeleteComputeEnvironment",
+              "batch:CreateJobQueue", "batch:UpdateJobQueue", "batch:DeleteJobQueue", "batch:RegisterJobDefinition",
+              "batch:DeregisterJobDefinition", "batch:TagResource", "batch:UntagResource"),
+        # S3 ARNs name neither region nor account.
+        # S3 names are global: only this account's results buckets (wm/config/names.py).
+        allow("ResultsBuckets", [Sub(f"arn:${{AWS::Partition}}:s3:::{own}-results-${{AWS::AccountId}}")],
+              *(f"s3:{a}" for a in S3_BUCKET_ACTIONS)),
+        allow("ResultsObjects", [Sub(f"arn:${{AWS::Partition}}:s3:::{own}-results-${{AWS::AccountId}}/*")],
+              "s3:DeleteObject", "s3:PutObjectAcl"),
         allow("SlackChannels", [arn("chatbot", f"chat-configuration/slack-channel/{own}", region=False)],
               "chatbot:UpdateSlackChannelConfiguration", "chatbot:DeleteSlackChannelConfiguration",
               "chatbot:ListAssociations"),
@@ -208,5 +235,7 @@ def _service_statements() -> list:
               "logs:DescribeIndexPolicies", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes",
               "sns:Unsubscribe", "chatbot:CreateSlackChannelConfiguration",
               "chatbot:DescribeSlackChannelConfigurations", "chatbot:TagResource", "chatbot:UntagResource",
-              "chatbot:ListTagsForResource"),
+              "chatbot:ListTagsForResource", "batch:DescribeComputeEnvironments", "batch:DescribeJobQueues",
+              "batch:DescribeJobDefinitions", "ec2:DescribeLaunchTemplateVersions", "s3:TagResource",
+              "s3:UntagResource", "s3:ListTagsForResource"),
     ]

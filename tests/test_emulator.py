@@ -127,7 +127,7 @@ def test_secret_is_stored_encrypted_and_never_printed(deployed, emulator, aws):
 def test_unknown_secret_name_is_refused(deployed, emulator):
     result = make("secret", "ENV=local", "NAME=SLACK_TOKEN", port=emulator, stdin="x\n")  # SLACK_API_TOKEN is
     assert result.returncode != 0
-    assert "not a secret any model of dev reads" in result.stderr and "Traceback" not in result.stderr
+    assert "not a secret any model or job of dev reads" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_run_starts_one_task_per_press_and_status_shows_it(deployed, emulator, aws):

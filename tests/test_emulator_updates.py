@@ -102,6 +102,17 @@ def topic_policy_stack(n: str) -> tuple[dict, dict]:
         "Topics": [{"Ref": "Topic"}], "PolicyDocument": policy("a", {"Ref": "Topic"})}
 
 
+def bucket_policy_stack(n: str) -> tuple[dict, dict]:
+    buckets = {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": f"{n}-b"}},
+               "Bucket2": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": f"{n}-b2"}}}
+    return buckets, {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": s3_policy("a")}
+
+
+def s3_policy(sid: str) -> dict:
+    return {"Version": "2012-10-17", "Statement": [{"Sid": sid, "Effect": "Allow", "Principal": {
+        "AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*/*"}]}
+
+
 def policy(sid: str, resource: Any) -> dict:
     return {"Version": "2012-10-17", "Statement": [{"Sid": sid, "Effect": "Allow", "Action": "sns:Publish",
                                                    "Principal": {"Service": "events.amazonaws.com"},
@@ -139,6 +150,7 @@ STACKS = {
     "AWS::ECS::TaskDefinition": task_definition_stack,
     "AWS::CloudWatch::Alarm": alarm_stack,
     "AWS::SNS::TopicPolicy": topic_policy_stack,
+    "AWS::S3::BucketPolicy": bucket_policy_stack,
     "AWS::SNS::Subscription": subscription_stack,
 }
 
@@ -195,6 +207,15 @@ def alarm_tags(s: Seen) -> dict[str, str]:
 def topic_policy(s: Seen, name: str) -> dict:
     attributes = s.aws("sns").get_topic_attributes(TopicArn=arn("sns", name))["Attributes"]
     return json.loads(attributes["Policy"])
+
+
+def bucket_policy_sids(s: Seen, bucket: str) -> list[str] | None:
+    try:
+        return [x["Sid"] for x in json.loads(s.aws("s3").get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]]
+    except Exception as err:  # moto: NoSuchBucketPolicy
+        if "NoSuchBucketPolicy" in str(err):
+            return None
+        raise
 
 
 def subscription(s: Seen) -> dict[str, str]:
@@ -445,6 +466,12 @@ ROWS = [
     Row(P, "Topics", [{"Ref": "Topic"}], [{"Ref": "Topic2"}],
         lambda s: (topic_policy(s, f"{s.n}-t")["Statement"][0]["Sid"], topic_policy(s, f"{s.n}-t2")["Statement"][0]["Sid"]),
         expect=(("a", "__default_statement_ID"), ("__default_statement_ID", "a")), replaced=True),
+    # AWS::S3::BucketPolicy (get_bucket_policy)
+    Row("AWS::S3::BucketPolicy", "PolicyDocument", s3_policy("a"), s3_policy("b"),
+        lambda s: bucket_policy_sids(s, f"{s.n}-b"), expect=(["a"], ["b"])),
+    Row("AWS::S3::BucketPolicy", "Bucket", {"Ref": "Bucket"}, {"Ref": "Bucket2"},
+        lambda s: (bucket_policy_sids(s, f"{s.n}-b"), bucket_policy_sids(s, f"{s.n}-b2")),
+        expect=((["a"], None), (None, ["a"])), replaced=True),
     # AWS::SNS::Subscription (list_subscriptions_by_topic, get_subscription_attributes)
     Row(U, "TopicArn", {"Ref": "Topic"}, {"Ref": "Topic2"},
         lambda s: (len(subscriptions(s, "-t")), len(subscriptions(s, "-t2"))), expect=((1, 0), (0, 1)), replaced=True),

@@ -50,7 +50,8 @@ def fleet_size() -> int:
 def test_every_environment_and_stack_kind_is_rendered(templates):
     for env in ENVS:
         kinds = {p.split("/")[1] for p in templates if p.startswith(env + "/")}
-        assert kinds == {"network", "iam", "cluster", "alerts", "models"}
+        assert kinds == {"network", "iam", "cluster", "alerts", "models"} | ({"batch", "jobs"} if environment(env).jobs
+                                                                           else set())
 
 
 def test_no_inbound_rule_anywhere(templates):
@@ -82,7 +83,8 @@ def test_no_iam_star_action_and_no_bare_star_resource(templates):
     assert statements
     for path, logical, st in statements:
         for action in as_list(st["Action"]):
-            assert "*" not in action, f"{path}:{logical}: action {action}"
+            # A Deny of every action (the results bucket's TLS-only policy) grants nothing.
+            assert "*" not in action or st.get("Effect") == "Deny", f"{path}:{logical}: action {action}"
         if "*" in as_list(st.get("Resource", [])):
             scoped = [a for a in as_list(st["Action"]) if not reference.action(a).unscoped]
             assert not scoped, f"{path}:{logical}: {scoped} can be scoped to a resource, yet get '*'"
@@ -153,7 +155,9 @@ def test_secrets_only_as_secrets_entries_from_the_environments_parameter_store(t
 def test_the_stateful_resources_are_there_to_check(templates):
     kinds = [r["Type"] for _, _, r in resources(templates) if r["Type"] in STATEFUL]
     assert kinds.count("AWS::SQS::Queue") == fleet_size()  # a dead-letter queue per model
-    assert kinds.count("AWS::Logs::LogGroup") == fleet_size() + len(ENVS)  # and a run history per environment
+    batches = sum(1 for env in ENVS if "batch" in environment(env).stack_kinds)
+    # and a run history per environment, and the jobs' log group where there is a batch stack
+    assert kinds.count("AWS::Logs::LogGroup") == fleet_size() + len(ENVS) + batches
 
 
 @pytest.mark.parametrize("kind", sorted(STATEFUL))
@@ -214,7 +218,7 @@ def test_trust_policies_carry_source_conditions_only_where_documented(templates)
         seen.add(service)
         expected = TRUST_CONDITIONS[service]
         if expected is None:  # ecs-tasks: the task role has them, the execution role does not
-            expected = logical == "TaskRole"
+            expected = logical in ("TaskRole", "JobRole")
         assert ("Condition" in st) == expected, f"{path}:{logical}"
         if expected:
             assert set(st["Condition"]) == {"StringEquals", "ArnLike"}, f"{path}:{logical}"

@@ -65,7 +65,8 @@ def _warn(e: Environment) -> None:
 def cmd_validate(args) -> None:
     e = _load(args.env, graph=True)  # Sceptre's reading of the same files must agree
     names = f": {', '.join(m.name for m in e.models)}" if e.models else ""
-    print(f"{e.name}: {_count(len(e.stacks), 'stack')} valid ({_count(len(e.models), 'model')}{names})")
+    jobs = f"; {_count(len(e.jobs), 'job')}: {', '.join(j.name for j in e.jobs)}" if e.jobs else ""
+    print(f"{e.name}: {_count(len(e.stacks), 'stack')} valid ({_count(len(e.models), 'model')}{names}{jobs})")
     for p in e.placeholders:
         print(f"  still to set before deploying to AWS: {p}")
     _warn(e)
@@ -229,9 +230,9 @@ def cmd_secret(args) -> None:
     problem = secret_name(args.name)
     if problem:
         raise Failure(f"NAME: {problem}", 2)
-    used = sorted({s for m in e.models for s in m.secrets})
+    used = sorted({s for m in e.models for s in m.secrets} | {s for j in e.jobs for s in j.secrets})
     if args.name not in used:
-        raise Failure(f"NAME={args.name} is not a secret any model of {e.name} reads; known: {', '.join(used)}", 2)
+        raise Failure(f"NAME={args.name} is not a secret any model or job of {e.name} reads; known: {', '.join(used)}", 2)
     _require_endpoint(args.endpoint)
     if sys.stdin.isatty():
         value = getpass.getpass(f"value of {args.name} for {args.env} (not echoed): ")
@@ -240,15 +241,20 @@ def cmd_secret(args) -> None:
     value = value.rstrip("\n")
     if not value:
         raise Failure("no value given; nothing stored", 2)
-    parameter = secret_parameter(e.name, args.name)
+    from wm.config.names import job_secret_parameter
+
+    # Models and jobs keep their secrets apart (a job's image is often public); a name both read is stored twice.
+    parameters = ([secret_parameter(e.name, args.name)] if any(args.name in m.secrets for m in e.models) else []) + \
+        ([job_secret_parameter(e.name, args.name)] if any(args.name in j.secrets for j in e.jobs) else [])
     kwargs = {}
     key = e.settings.secrets_kms_key_arn
     if key:
         kwargs["KeyId"] = key
-    _boto("ssm").put_parameter(Name=parameter, Value=value, Type="SecureString", Overwrite=True,
-                               Description=f"weekly-models {e.name} secret {args.name}", **kwargs)
     under = f"the KMS key {key}" if key else "the AWS managed key aws/ssm"
-    print(f"stored {parameter} as a SecureString encrypted with {under} ({len(value)} characters, value not shown)")
+    for parameter in parameters:
+        _boto("ssm").put_parameter(Name=parameter, Value=value, Type="SecureString", Overwrite=True,
+                                   Description=f"weekly-models {e.name} secret {args.name}", **kwargs)
+        print(f"stored {parameter} as a SecureString encrypted with {under} ({len(value)} characters, value not shown)")
 
 
 def _model(e: Environment, name: str | None):
@@ -310,6 +316,108 @@ def cmd_logs(args) -> None:
     where = runs.log_lines(aws, model, cluster, task, follow, lambda line: (printed.append(line), print(line)))
     if not printed:
         print(f"no log lines (yet) in {where}" + (": the emulator runs no container" if args.env == "local" else ""))
+
+
+def _job(e: Environment, name: str | None):
+    known = ", ".join(j.name for j in e.jobs) or "none (add jobs/<name>.yaml)"
+    if not name:
+        raise Failure(f"give the job, e.g. JOB={e.jobs[0].name if e.jobs else '<name>'}; known: {known}", 2)
+    job = e.job(name)
+    if job is None:
+        raise Failure(f"JOB={name} is not a job of {e.name}; known: {known}", 2)
+    return job
+
+
+def cmd_submit(args) -> None:
+    import datetime as dt
+
+    from wm.operations import jobs
+    from wm.reports.cost import load_prices
+
+    e = _load(args.env)
+    job = _job(e, args.job)
+    if args.size is not None and not 1 <= args.size <= 10000:
+        raise Failure(f"SIZE={args.size}: a submission has 1 to 10000 children", 2)
+    _require_endpoint(args.endpoint if args.env == "local" else None)
+    try:
+        sub = jobs.submit(_boto, e, job, args.size, dt.datetime.now(dt.UTC))
+    except jobs.JobError as err:
+        raise Failure(str(err), 1) from None
+    most = jobs.most_cost(load_prices(ROOT, e.region), job, sub["size"])
+    print(f"submitted {sub['name']}: {sub['id']} ({sub['size']} child{'ren' * (sub['size'] > 1)}, "
+          f"{job.vcpus:g} vCPU and {job.memory} MiB each, capacity {job.capacity})")
+    print(f"at most ${most:.2f}: every child's {job.attempts} attempt{'s' * (job.attempts > 1)} running its "
+          f"{job.timeout_minutes}-minute timeout after a {jobs.PULL_MINUTES}-minute image pull, at on-demand Fargate "
+          f"prices (prices/{e.region}.json)")
+    print(f"follow it: make jobs ENV={args.env} (make jobs ENV={args.env} ID={sub['id']} for its failures)")
+    if args.env == "local":
+        print("(the emulator runs nothing: the children advance through their states on the clock)")
+
+
+def cmd_jobs(args) -> None:
+    import datetime as dt
+
+    from wm.operations import jobs
+
+    e = _load(args.env)
+    job = _job(e, args.job) if args.job else None
+    _require_endpoint(args.endpoint if args.env == "local" else None)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        if args.id:
+            d, failed = jobs.one(_boto, e, args.id)
+            c = jobs.counts(d)
+            print(f"{d['jobId']} {d['jobName']}: {d['status']} {jobs.bar(c)} "
+                  + ", ".join(f"{n} {s.lower()}" for s, n in c.items() if n))
+            print("\n".join(jobs.failures(e, failed)) if failed else "no failed children")
+            return
+        print(jobs.table(jobs.submissions(_boto, e, job), now, args.env))
+    except jobs.JobError as err:
+        raise Failure(str(err), 1) from None
+
+
+def cmd_cancel(args) -> None:
+    from wm.operations import jobs
+
+    e = _load(args.env)
+    if not args.id:
+        raise Failure("give the submission, e.g. ID=<id> (make jobs lists them)", 2)
+    _require_endpoint(args.endpoint if args.env == "local" else None)
+    try:
+        d, _ = jobs.one(_boto, e, args.id)
+    except jobs.JobError as err:
+        raise Failure(str(err), 1) from None
+    if d["status"] in jobs.DONE:
+        print(f"{args.id} has already stopped ({d['status']}): nothing to cancel")
+        return
+    jobs.cancel(_boto, args.id)
+    print(f"cancelled {args.id} ({d['jobName']}): children not started will not start, running ones stop")
+
+
+def cmd_results(args) -> None:
+    from wm.operations import jobs
+
+    e = _load(args.env)
+    if not args.id:
+        raise Failure("give the submission, e.g. ID=<id> (make jobs lists them)", 2)
+    _require_endpoint(args.endpoint if args.env == "local" else None)
+    account = _boto("sts").get_caller_identity()["Account"]
+    try:
+        d, _ = jobs.one(_boto, e, args.id)
+        job = jobs.job_of(e, d)
+        keys = jobs.results(_boto, e, job, args.id, account, Path(args.get) if args.get else None)
+    except jobs.JobError as err:
+        raise Failure(str(err), 1) from None
+    where = f"s3://{jobs.results_bucket(e, account)}/{names_slug(job.name)}/{args.id}"
+    for k in keys:
+        print(k)
+    print(f"{len(keys)} output{'s' * (len(keys) != 1)} under {where}"
+          + (f", downloaded into {args.get}" if args.get and keys else "")
+          + (" (the emulator runs nothing, so no job writes any)" if args.env == "local" and not keys else ""))
+
+
+def names_slug(name: str) -> str:
+    return naming.slug(name)
 
 
 def cmd_refresh(args) -> None:
@@ -650,6 +758,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--yes", action="store_true", help="confirmed (CONFIRM=yes); cleanup acts only with it")
     p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
     p.set_defaults(func=cmd_migrate)
+    for name, func, helptext in (("submit", cmd_submit, "submit a fan-out job (AWS Batch)"),
+                                 ("jobs", cmd_jobs, "recent submissions, or one submission's failures"),
+                                 ("cancel", cmd_cancel, "cancel a submission"),
+                                 ("results", cmd_results, "list (or download) a submission's outputs")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("env")
+        p.add_argument("--job")
+        p.add_argument("--id")
+        p.add_argument("--size", type=int)
+        p.add_argument("--get", help="download the outputs into this folder")
+        p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
+        p.set_defaults(func=func)
     p = sub.add_parser("cfn-lint", help="cfn-lint (I rules and the project's rules) over rendered templates, in parallel")
     p.add_argument("folder")
     p.add_argument("--no-cache", action="store_true", help="lint every template, even one linted before")

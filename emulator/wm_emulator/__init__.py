@@ -35,21 +35,28 @@ read back through the ordinary API, and nothing answers success without doing th
   termination protection can be set and blocks DeleteStack; a resource whose resolved
   properties change (a new task definition revision it refers to) is updated too
 
+- s3.py: AWS::S3::BucketPolicy (not modelled): set as the bucket's policy, which moto
+  evaluates for object requests; its TLS-only statement is left out (the emulator is HTTP)
+- batch.py: AWS Batch jobs advance through their states on the clock without running
+  anything (moto would run them in Docker, which the emulator does not have); a compute
+  environment without ServiceRole gets Batch's service-linked role, as on AWS
+
 Everything else moto does not model stays absent, and `make deploy` lists it.
 """
 
 from moto.cloudformation import parsing
 
-from . import cloudformation, ec2, events, logs, stepfunctions
+from . import batch, cloudformation, ec2, events, logs, stepfunctions
 from .cloudwatch import CloudWatchAlarm
 from .ecs import EcsCluster, EcsTaskDefinition
 from .logs import LogsMetricFilter
+from .s3 import S3BucketPolicy
 from .scheduler import SchedulerSchedule, SchedulerScheduleGroup
 from .sns import SnsSubscription, SnsTopicPolicy
 from .stepfunctions import StepFunctionsStateMachine
 
 EXTENDED_TYPES = (SchedulerSchedule, SchedulerScheduleGroup, EcsCluster, EcsTaskDefinition, CloudWatchAlarm,
-                  SnsTopicPolicy, SnsSubscription, StepFunctionsStateMachine, LogsMetricFilter)
+                  SnsTopicPolicy, SnsSubscription, StepFunctionsStateMachine, LogsMetricFilter, S3BucketPolicy)
 
 
 def install() -> list[str]:
@@ -64,4 +71,4 @@ def install() -> list[str]:
     events.install()
     logs.install()
     stepfunctions.install()
-    return [cls.cloudformation_type() for cls in EXTENDED_TYPES] + ec2.install()
+    return [cls.cloudformation_type() for cls in EXTENDED_TYPES] + ec2.install() + batch.install()

@@ -19,6 +19,7 @@ from wm.config.schedules import NO_SEASON, SeasonWindow
 from wm.config.schema import DeployerSpec, EnvironmentSpec, PermissionSpec, ProjectSpec, ScheduleSpec
 
 SHARED_KINDS = ("network", "iam", "cluster", "alerts")  # the shared stacks of an environment
+OPTIONAL_KINDS = ("batch",)  # shared stacks an environment may have: batch runs jobs/
 ACCOUNT = "account"  # config/account: the once-per-account deployer stack
 
 
@@ -69,12 +70,41 @@ class Model:
 
 
 @dataclass(frozen=True)
+class Job:
+    """One fan-out job as an environment deploys it (jobs/<name>.yaml): AWS Batch on Fargate."""
+    name: str
+    env: str
+    image: str
+    command: tuple[str, ...]
+    vcpus: float
+    memory: int
+    capacity: str                            # SPOT (Fargate Spot, on-demand behind it) or ON_DEMAND
+    array_size: int                          # children per submission (1: a single job)
+    parameter_sets: tuple[tuple[tuple[str, str], ...], ...]
+    attempts: int
+    timeout_minutes: int
+    variables: tuple[tuple[str, str], ...]
+    secrets: tuple[str, ...]
+    task_permissions: tuple[PermissionSpec, ...]
+    sources: dict[str, Source] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def definition(self) -> str:
+        return names.job_definition(self.env, self.name)
+
+    @property
+    def file(self) -> str:
+        return f"jobs/{self.name}.yaml"
+
+
+@dataclass(frozen=True)
 class Stack:
     """What a builder takes: one stack's kind, its environment and (model stacks) its model."""
     path: str                   # Sceptre's stack path, e.g. prod/models/flu-ar2
-    kind: str                   # network, iam, cluster, alerts, model or deployer
+    kind: str                   # network, iam, cluster, alerts, batch, model, job or deployer
     env: Environment = field(compare=False, repr=False)
     model: Model | None = None
+    job: Job | None = None
 
     @property
     def name(self) -> str:
@@ -92,6 +122,7 @@ class Environment:
     settings: EnvironmentSpec | None = None
     deployer: DeployerSpec | None = None
     models: tuple[Model, ...] = ()
+    jobs: tuple[Job, ...] = ()
     placeholders: tuple[Problem, ...] = ()
     warnings: tuple[Problem, ...] = ()
     sources: dict[str, Source] = field(default_factory=dict)
@@ -110,6 +141,8 @@ class Environment:
         out = {f"{self.name}/{kind}": Stack(f"{self.name}/{kind}", kind, self) for kind in self.stack_kinds}
         for m in self.models:
             out[f"{self.name}/models/{m.name}"] = Stack(f"{self.name}/models/{m.name}", "model", self, m)
+        for j in self.jobs:
+            out[f"{self.name}/jobs/{j.name}"] = Stack(f"{self.name}/jobs/{j.name}", "job", self, job=j)
         return out
 
     @property
@@ -119,6 +152,9 @@ class Environment:
 
     def model(self, name: str) -> Model | None:
         return next((m for m in self.models if m.name == name), None)
+
+    def job(self, name: str) -> Job | None:
+        return next((j for j in self.jobs if j.name == name), None)
 
     @property
     def cluster_name(self) -> str:
@@ -138,4 +174,5 @@ class Environment:
         return [f"{m.file}: {m.season.note}" for m in self.models if m.season.note]
 
 
-__all__ = ["ACCOUNT", "DEFAULT", "NO_SEASON", "SHARED_KINDS", "Environment", "Model", "Source", "Stack"]
+__all__ = ["ACCOUNT", "DEFAULT", "NO_SEASON", "OPTIONAL_KINDS", "SHARED_KINDS", "Environment", "Job", "Model", "Source",
+           "Stack"]

@@ -24,6 +24,8 @@ LIMITS = {
     "cluster name": 255,
     "failure rule name": 64,
     "silence check schedule name": 64,
+    "job definition name": 128,
+    "job role name": 64,
 }
 
 
@@ -138,6 +140,57 @@ def failure_rule(env: str, model: str) -> str:
 
 def failed_starts_alarm(env: str, model: str) -> str:
     return f"{family(env, model)}-failed-starts"
+
+
+# --- jobs (AWS Batch) -------------------------------------------------------------------------
+
+def job_definition(env: str, job: str) -> str:
+    return f"{env_prefix(env)}-{slug(job)}-job"
+
+
+def job_queue(env: str, capacity: str) -> str:
+    """SPOT: Fargate Spot first, on-demand Fargate behind it; ON_DEMAND: on-demand only."""
+    return f"{env_prefix(env)}-{'spot' if capacity == 'SPOT' else 'on-demand'}"
+
+
+def compute_environment(env: str, kind: str) -> str:
+    return f"{env_prefix(env)}-{kind}"
+
+
+def job_log_group(env: str) -> str:
+    return f"/{PROJECT}/{env}/jobs"
+
+
+def job_secret_parameter(env: str, secret: str) -> str:
+    """A job's secret: apart from the models' (a job's public image never gets their tokens)."""
+    return f"{secrets_prefix(env)}/jobs/{secret}"
+
+
+def job_role_path(env: str) -> str:
+    """IAM path of per-job roles: apart from the models' task roles, which the scheduler may pass."""
+    return f"/{PROJECT}/{env}/jobs/"
+
+
+def results_bucket(env: str, account: str) -> str:
+    """The environment's results bucket (S3 names are global: the account makes it unique)."""
+    return f"{env_prefix(env)}-results-{account}"
+
+
+def job_role_name(env: str, job: str) -> str:
+    return f"{job_definition(env, job)}-role"
+
+
+def batch_execution_role_name(env: str) -> str:
+    return f"{env_prefix(env)}-job-execution"
+
+
+def job_failure_rule(env: str, job: str) -> str:
+    return f"{job_definition(env, job)}-failed"
+
+
+def job_names(env: str, job: str) -> dict[str, str]:
+    return {"job definition name": job_definition(env, job), "job role name": job_role_name(env, job),
+            "failure rule name": job_failure_rule(env, job)}
 
 
 def model_names(env: str, model: str) -> dict[str, str]:

@@ -15,16 +15,19 @@ the same checks but those that need every model.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
 from wm.config import checks, names, schedules, yaml
-from wm.config.model import ACCOUNT, DEFAULT, SHARED_KINDS, Environment, Model, Source, Stack
+from wm.config.model import ACCOUNT, DEFAULT, OPTIONAL_KINDS, SHARED_KINDS, Environment, Job, Model, Source, Stack
 from wm.config.problems import ConfigError, Problem
 from wm.config.schema import (
+    JOB_VCPUS,
     SECTION_FILES,
     DeployerSpec,
     EnvironmentSpec,
+    JobSpec,
     ModelOverride,
     ModelSpec,
     ProjectSpec,
@@ -32,8 +35,11 @@ from wm.config.schema import (
 )
 
 ENVIRONMENTS = ("dev", "prod")
+# The parameter sets go into one environment variable of the job definition; CloudFormation takes a
+# template body of at most 51,200 bytes (CloudFormation quotas), and the rest of a job stack is small.
+PARAMETER_SETS_LIMIT = 30_000
 PLACEHOLDER = re.compile(r"PLACEHOLDER\(([^)]*)\)")
-TEMPLATES = {kind: f"{kind}.py" for kind in (*SHARED_KINDS, "model", "deployer")}
+TEMPLATES = {kind: f"{kind}.py" for kind in (*SHARED_KINDS, *OPTIONAL_KINDS, "model", "job", "deployer")}
 UNREADABLE = object()  # a model file whose problem is that it cannot be read at all
 
 
@@ -85,28 +91,31 @@ def docs_moment(root: Path) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(), dt.UTC) if isinstance(day, dt.date) else None
 
 
-def model_files(root: Path, env: str, problems: list[Problem]) -> list[Path]:
-    """Every model file of an environment; anything else in models/ is a problem, not ignored."""
-    folder = root / "config" / env / "models"
+def model_files(root: Path, env: str, problems: list[Problem], folder_name: str = "models") -> list[Path]:
+    """Every model (or job) file of an environment; anything else in the folder is a problem, not ignored."""
+    what = folder_name[:-1]
+    folder = root / "config" / env / folder_name
     if not folder.is_dir():
-        raise ConfigError([Problem(f"config/{env}/models", "(file)", "must be the link ../../models (ln -s "
-                                   f"../../models config/{env}/models); with git, keep core.symlinks on")])
+        if folder_name == "jobs":
+            return []  # jobs are optional: an environment without the link has none
+        raise ConfigError([Problem(f"config/{env}/{folder_name}", "(file)", f"must be the link ../../{folder_name} (ln -s "
+                                   f"../../{folder_name} config/{env}/{folder_name}); with git, keep core.symlinks on")])
     out = []
     for path in sorted(folder.iterdir()):
-        rel = f"models/{path.name}"
+        rel = f"{folder_name}/{path.name}"
         if path.name == "config.yaml":
             continue
         if path.name.startswith("."):
-            problems.append(Problem(rel, "(file)", "a hidden file in models/ is never loaded; remove it"))
+            problems.append(Problem(rel, "(file)", f"a hidden file in {folder_name}/ is never loaded; remove it"))
         elif path.is_dir():
-            problems.append(Problem(rel, "(file)", "a folder in models/ is never loaded; models are files "
-                                    "models/<name>.yaml"))
+            problems.append(Problem(rel, "(file)", f"a folder in {folder_name}/ is never loaded; {folder_name} are files "
+                                    f"{folder_name}/<name>.yaml"))
         elif path.suffix == ".yml":
-            problems.append(Problem(rel, "(file)", f"would not be loaded: model files end in .yaml; rename it "
-                                    f"models/{path.stem}.yaml"))
+            problems.append(Problem(rel, "(file)", f"would not be loaded: {what} files end in .yaml; rename it "
+                                    f"{folder_name}/{path.stem}.yaml"))
         elif path.suffix != ".yaml":
-            problems.append(Problem(rel, "(file)", "would not be loaded: only models/<name>.yaml files are "
-                                    "models; move it out of models/"))
+            problems.append(Problem(rel, "(file)", f"would not be loaded: only {folder_name}/<name>.yaml files are "
+                                    f"{folder_name}; move it out of {folder_name}/"))
         else:
             out.append(path)
     return out
@@ -119,9 +128,10 @@ def _stack_files(root: Path, env: str, problems: list[Problem]) -> tuple[str, ..
         if path.name == "config.yaml":
             continue
         rel = f"config/{env}/{path.name}"
-        if path.stem not in SHARED_KINDS:
+        if path.stem not in (*SHARED_KINDS, *OPTIONAL_KINDS):
             problems.append(Problem(rel, "(file name)", f"no stack kind {path.stem!r}; the stacks of an environment "
-                                    f"are {', '.join(SHARED_KINDS)} and models/<name>"))
+                                    f"are {', '.join(SHARED_KINDS)}, optionally {', '.join(OPTIONAL_KINDS)}, "
+                                    "models/<name> and jobs/<name>"))
             continue
         data, file_problems = yaml.read(path, rel)
         problems += file_problems
@@ -134,7 +144,7 @@ def _stack_files(root: Path, env: str, problems: list[Problem]) -> tuple[str, ..
         if kind not in found:
             problems.append(Problem(f"config/{env}/{kind}.yaml", "(file)", f"is missing; every environment has the "
                                     f"stacks {', '.join(SHARED_KINDS)}"))
-    return tuple(k for k in SHARED_KINDS if k in found)
+    return tuple(k for k in (*SHARED_KINDS, *OPTIONAL_KINDS) if k in found)
 
 
 # --- resolving ----------------------------------------------------------------------------------
@@ -248,6 +258,73 @@ def _model(env: str, name: str, project: ProjectSpec, settings: EnvironmentSpec,
                  log_megabytes_per_run=spec.log_megabytes_per_run, sources=sources)
 
 
+def _job(env: str, name: str, spec: JobSpec, problems: list[Problem]) -> Job:
+    """One job resolved: every setting is the job file's own (or the schema's default)."""
+    jfile = f"jobs/{name}.yaml"
+
+    def source(key: str) -> Source:
+        return Source(jfile, _field("job", key)) if key in spec.model_fields_set else Source(DEFAULT, f"JobSpec.{key}")
+
+    problem = checks.image(spec.image, allow_latest=False)
+    if problem:
+        problems.append(Problem(jfile, _field("job", "image"), problem))
+    for var, value in spec.variables.items():
+        where = _field("job", "variables", var)
+        problem = checks.env_var_name(var)
+        if problem:
+            problems.append(Problem(jfile, where, problem))
+        elif checks.looks_secret(var):
+            problems.append(Problem(jfile, where, f"{var} looks like a secret and must not be a plain value; add it "
+                                    f"to the job's secrets and store it with: make secret ENV={env} NAME={var}"))
+        if var in spec.secrets:
+            problems.append(Problem(jfile, where, f"{var} is also a secret; a name is either plain or secret"))
+        problem = checks.secret_value(value)
+        if problem:
+            problems.append(Problem(jfile, where, problem))
+    if spec.vcpus not in JOB_VCPUS:
+        problems.append(Problem(jfile, _field("job", "vcpus"), f"{spec.vcpus} vCPUs is not a Fargate size; use one of "
+                                f"{', '.join(f'{v:g}' for v in JOB_VCPUS)} (jobs run on Fargate; nothing larger than "
+                                "16 vCPUs and 120 GiB runs here yet)"))
+    else:
+        problem = checks.fargate_size(JOB_VCPUS[spec.vcpus], spec.memory)
+        if problem:
+            problems.append(Problem(jfile, _field("job", "memory"),
+                                    problem.replace(f"cpu {JOB_VCPUS[spec.vcpus]}", f"{spec.vcpus:g} vCPUs")))
+    if spec.parameter_sets and "array_size" in spec.model_fields_set:
+        problems.append(Problem(jfile, _field("job", "array_size"), "give array_size or parameter_sets, not both: "
+                                "with parameter_sets there is one child per set"))
+    sets = len(json.dumps(spec.parameter_sets, separators=(",", ":"))) if spec.parameter_sets else 0
+    if sets > PARAMETER_SETS_LIMIT:
+        problems.append(Problem(jfile, _field("job", "parameter_sets"), f"{sets} characters of parameter sets; they "
+                                f"travel in the job definition (JOB_PARAMETER_SETS), which holds at most "
+                                f"{PARAMETER_SETS_LIMIT}: use array_size and let each child read its inputs by its index"))
+    for i, p in enumerate(spec.task_permissions):
+        for r in p.resources:
+            if f":s3:::{names.env_prefix(env)}-results" in r or f":s3:::{names.PROJECT}-" in r:
+                problems.append(Problem(jfile, _field("job", "task_permissions", i, "resources"),
+                                        f"{r} is this project's own bucket: a job reaches the results bucket only "
+                                        "under its own prefix, which it has already; remove it"))
+    for i, values in enumerate(spec.parameter_sets):
+        for key in values:
+            if checks.env_var_name(key):
+                problems.append(Problem(jfile, _field("job", "parameter_sets", i, key), checks.env_var_name(key)))
+    for what, aws_name in names.job_names(env, name).items():
+        if len(aws_name) > names.LIMITS[what]:
+            problems.append(Problem(jfile, "(file name)", f"the {what} {aws_name!r} would be {len(aws_name)} "
+                                    f"characters, AWS allows {names.LIMITS[what]}; shorten the job's file name"))
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+        problems.append(Problem(jfile, "(file name)", f"{name!r} cannot name a CloudFormation stack; use lower-case "
+                                f"letters, digits and '-', e.g. {names.slug(name) or 'my-job'}.yaml"))
+    size = len(spec.parameter_sets) or spec.array_size
+    sources = {k: source(k) for k in JobSpec.model_fields}
+    return Job(name=name, env=env, image=spec.image, command=spec.command, vcpus=float(spec.vcpus), memory=spec.memory,
+               capacity=spec.capacity, array_size=size,
+               parameter_sets=tuple(tuple(sorted(p.items())) for p in spec.parameter_sets),
+               attempts=spec.attempts, timeout_minutes=spec.timeout_minutes,
+               variables=tuple(sorted(spec.variables.items())), secrets=tuple(sorted(spec.secrets)),
+               task_permissions=spec.task_permissions, sources=sources)
+
+
 def _environment_problems(env: str, settings: EnvironmentSpec) -> list[Problem]:
     efile = SECTION_FILES["environment"].format(env=env)
     out = []
@@ -296,7 +373,7 @@ def _warnings(env: str, project: ProjectSpec, models: list[Model]) -> list[Probl
 
 def _resolve(env: str, root: Path, region: str, sections: dict, model_sections: dict[str, object],
              stack_kinds: tuple[str, ...], now: dt.datetime, whole: bool,
-             problems: list[Problem]) -> Environment:
+             problems: list[Problem], job_sections: dict[str, object] | None = None) -> Environment:
     """Sections -> Environment; adds every problem found to `problems`."""
     pfile, efile = SECTION_FILES["project"], SECTION_FILES["environment"].format(env=env)
     project, found = parse(ProjectSpec, sections.get("project"), pfile, "project")
@@ -324,12 +401,31 @@ def _resolve(env: str, root: Path, region: str, sections: dict, model_sections: 
         found_placeholders += placeholders(data, mfile, "model")
         if spec is not None and project is not None and settings is not None:
             models.append(_model(env, name, project, settings, spec, now, problems))
+    jobs = []
+    for name, data in (job_sections or {}).items():
+        if data is UNREADABLE:
+            continue
+        jfile = f"jobs/{name}.yaml"
+        spec, found = parse(JobSpec, data, jfile, "job")
+        problems += found
+        found_placeholders += placeholders(data, jfile, "job")
+        if spec is not None:
+            jobs.append(_job(env, name, spec, problems))
+    if settings is not None:
+        for j in jobs:
+            if j.vcpus > settings.batch_max_vcpus:
+                problems.append(Problem(j.file, _field("job", "vcpus"), f"{j.vcpus:g} vCPUs per child is more than the "
+                                        f"compute environments ever run at once ({efile}: sceptre_user_data.environment."
+                                        f"batch_max_vcpus: {settings.batch_max_vcpus}), so no child would ever start"))
+    if job_sections and "batch" not in stack_kinds:
+        problems.append(Problem(f"config/{env}/batch.yaml", "(file)", "is missing: jobs/ declares jobs, and they run "
+                                "on the environment's batch stack (copy config/dev/batch.yaml)"))
     warnings: list[Problem] = []
     if whole and settings is not None and project is not None:
         problems += _whole_environment(env, settings, models, list(model_sections))
         warnings = _warnings(env, project, models)
     return Environment(env, root, region, project, settings, models=tuple(sorted(models, key=lambda m: m.name)),
-                       placeholders=tuple(sorted(set(found_placeholders))), warnings=tuple(warnings),
+                       jobs=tuple(sorted(jobs, key=lambda j: j.name)), placeholders=tuple(sorted(set(found_placeholders))), warnings=tuple(warnings),
                        stack_kinds=stack_kinds, now=now)
 
 
@@ -351,6 +447,7 @@ def load(root: Path, env: str, now: dt.datetime | None = None, graph: bool = Tru
     problems += found
     sections = {"project": _section(project_data or {}, pfile, "project", problems)}
     model_sections: dict[str, object] = {}
+    job_sections: dict[str, object] = {}
     stack_kinds: tuple[str, ...] = ()
     if env == ACCOUNT:
         dfile = SECTION_FILES["deployer"]
@@ -377,7 +474,12 @@ def load(root: Path, env: str, now: dt.datetime | None = None, graph: bool = Tru
         if not files and not any(p.file.startswith("models/") for p in problems):
             problems.append(Problem("models/", "(file)", "no model is declared; add models/<name>.yaml "
                                     "(README: Add a model)"))
-    e = _resolve(env, root, region, sections, model_sections, stack_kinds, now, True, problems)
+        for path in model_files(root, env, problems, "jobs"):
+            rel = f"jobs/{path.name}"
+            data, found = _read(path, rel, problems)
+            problems += found
+            job_sections[path.stem] = UNREADABLE if data is None else _section(data, rel, "job", problems)
+    e = _resolve(env, root, region, sections, model_sections, stack_kinds, now, True, problems, job_sections)
     if [p for p in problems if not p.warning]:
         raise ConfigError(problems)
     if graph:
@@ -420,15 +522,17 @@ def from_user_data(kind: str, user_data: dict, now: dt.datetime | None = None) -
     path = user_data.get("stack", "")
     env, _, rest = path.partition("/")
     model = rest.split("/", 1)[1] if rest.startswith("models/") else None
+    job = rest.split("/", 1)[1] if rest.startswith("jobs/") else None
     problems: list[Problem] = []
-    wanted = "model" if model else (rest if env != ACCOUNT else "deployer")
+    wanted = "model" if model else "job" if job else (rest if env != ACCOUNT else "deployer")
     if wanted != kind:
         raise ConfigError([Problem(f"config/{path}.yaml", "template.path", f"builds a {kind} stack, but {path} is "
                                    f"a {wanted} stack; use template path {TEMPLATES.get(wanted, '?')}")])
-    for key in sorted(set(user_data) - {"project", "environment", "model", "deployer", "stack"}):
+    for key in sorted(set(user_data) - {"project", "environment", "model", "job", "deployer", "stack"}):
         problems.append(Problem(f"config/{path}.yaml", f"sceptre_user_data.{key}", "unknown section"))
+    kinds = (*SHARED_KINDS, *OPTIONAL_KINDS) if env != ACCOUNT else ()
     e = _resolve(env, Path("."), "", user_data, {model: user_data.get("model")} if model else {},
-                 SHARED_KINDS if env != ACCOUNT else (), now, False, problems)
+                 kinds, now, False, problems, {job: user_data.get("job")} if job else {})
     if [p for p in problems if not p.warning]:
         raise ConfigError(problems)
     return e.stacks[path]

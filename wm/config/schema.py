@@ -10,6 +10,7 @@ Sections, each read from one file:
 - `environment`  config/<env>/config.yaml    what differs per environment
 - `model`        models/<name>.yaml          one model, declared once
 - `deployer`     config/account/config.yaml  who may deploy from GitHub
+- `job`          jobs/<name>.yaml            one fan-out job (AWS Batch), declared once
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ SECTION_FILES = {
     "environment": "config/{env}/config.yaml",
     "model": "models/{model}.yaml",
     "deployer": "config/account/config.yaml",
+    "job": "jobs/{job}.yaml",
 }
 CONTRACT_SECRETS = ("GH_TOKEN", "GIT_CREDENTIALS", "SLACK_API_TOKEN")
 
@@ -267,6 +269,11 @@ class EnvironmentSpec(_Strict):
     model_overrides: dict[str, ModelOverride] = Field(
         default_factory=dict, description="Settings of one model that differ in this environment, by model name.")
     alerts: AlertsSpec = Field(default_factory=AlertsSpec, description="Who hears of a failed or missing run.")
+    batch_max_vcpus: StrictInt = Field(
+        256, ge=1, le=4096, description="Most vCPUs all running jobs may use at once (each compute environment "
+        "scales to zero when idle).")
+    results_retention_days: StrictInt = Field(
+        90, ge=1, description="Days the results bucket keeps a job's outputs.")
 
     _kms = field_validator("secrets_kms_key_arn", "logs_kms_key_arn")(_kms_key)
 
@@ -274,6 +281,49 @@ class EnvironmentSpec(_Strict):
     @classmethod
     def _retention(cls, v):
         _check(checks.log_retention(v))
+        return v
+
+
+# AWS Batch on Fargate takes these vCPU counts, each with Fargate's memory sizes (Batch user
+# guide, "ResourceRequirement": VCPU 0.25-16 with the MEMORY values Fargate allows for it).
+JOB_VCPUS = {0.25: 256, 0.5: 512, 1: 1024, 2: 2048, 4: 4096, 8: 8192, 16: 16384}
+
+
+class JobSpec(_Strict):
+    """jobs/<name>.yaml, sceptre_user_data.job: one fan-out job, the same in every environment."""
+    image: str = Field(description="Docker image with a version tag (or digest), e.g. public.ecr.aws/docker/library/python:3.12-slim.")
+    command: tuple[str, ...] = Field((), description="The container's command, one word per item (none: the image's own).")
+    vcpus: StrictFloat | StrictInt = Field(1, description="vCPUs of each child: 0.25, 0.5, 1, 2, 4, 8 or 16.")
+    memory: StrictInt = Field(2048, description="Memory of each child, MiB; a size Fargate offers for the vCPUs.")
+    variables: dict[str, str] = Field(default_factory=dict, description="Plain environment variables.")
+    secrets: tuple[str, ...] = Field((), description="Secret names read from Parameter Store, as a model's.")
+    array_size: StrictInt = Field(1, ge=1, le=10000, description="Children per submission (1: a single job; "
+                                  "each child reads its index from AWS_BATCH_JOB_ARRAY_INDEX).")
+    parameter_sets: tuple[dict[str, str], ...] = Field(
+        (), description="One set of values per child instead of array_size: every child gets the whole list as JSON "
+        "in JOB_PARAMETER_SETS and takes entry AWS_BATCH_JOB_ARRAY_INDEX.")
+    attempts: StrictInt = Field(3, ge=1, le=10, description="Tries per child; a Spot reclaim or a lost host is "
+                                "retried, the job's own non-zero exit is not.")
+    timeout_minutes: StrictInt = Field(240, ge=1, le=14 * 24 * 60, description="Limit of one attempt, in minutes.")
+    capacity: Literal["SPOT", "ON_DEMAND"] = Field(
+        "SPOT", description="SPOT (Fargate Spot, on-demand Fargate behind it in the queue) or ON_DEMAND.")
+    task_permissions: tuple[PermissionSpec, ...] = Field(
+        (), description="AWS permissions of the job's own code, beyond writing under its results prefix.")
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, v):
+        for s in v:
+            _check(checks.secret_name(s))
+        if len(set(v)) != len(v):
+            raise ValueError("a secret is listed twice; list each secret once")
+        return v
+
+    @field_validator("parameter_sets")
+    @classmethod
+    def _sets(cls, v):
+        if len(v) > 10000:
+            raise ValueError(f"{len(v)} parameter sets; a submission has at most 10000 children")
         return v
 
 

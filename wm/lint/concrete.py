@@ -138,6 +138,22 @@ KINDS: dict[str, Kind] = {
         {"Arn": lambda p, c: c.arn("chatbot", f"chat-configuration/slack-channel/{p['ConfigurationName']}",
                                    regional=False)},
         lambda p, c: c.arn("chatbot", f"chat-configuration/slack-channel/{p['ConfigurationName']}", regional=False)),
+    "AWS::S3::Bucket": Kind(_name("BucketName"), {"Arn": lambda p, c: f"arn:{PARTITION}:s3:::{_name('BucketName')(p, c)}"},
+                            lambda p, c: f"arn:{PARTITION}:s3:::{_name('BucketName')(p, c)}"),
+    "AWS::S3::BucketPolicy": Kind(lambda p, c: p["Bucket"], {}, _none),
+    # Batch: Ref is the resource's ARN (CloudFormation resource reference, AWS::Batch::*, return values).
+    "AWS::Batch::ComputeEnvironment": Kind(
+        lambda p, c: c.arn("batch", f"compute-environment/{_name('ComputeEnvironmentName')(p, c)}"),
+        {"ComputeEnvironmentArn": lambda p, c: c.arn("batch", f"compute-environment/{_name('ComputeEnvironmentName')(p, c)}")},
+        lambda p, c: c.arn("batch", f"compute-environment/{_name('ComputeEnvironmentName')(p, c)}")),
+    "AWS::Batch::JobQueue": Kind(
+        lambda p, c: c.arn("batch", f"job-queue/{_name('JobQueueName')(p, c)}"),
+        {"JobQueueArn": lambda p, c: c.arn("batch", f"job-queue/{_name('JobQueueName')(p, c)}")},
+        lambda p, c: c.arn("batch", f"job-queue/{_name('JobQueueName')(p, c)}")),
+    # Ref is the new revision's ARN; the first revision stands in for it.
+    "AWS::Batch::JobDefinition": Kind(
+        lambda p, c: c.arn("batch", f"job-definition/{_name('JobDefinitionName')(p, c)}:1"), {},
+        lambda p, c: c.arn("batch", f"job-definition/{_name('JobDefinitionName')(p, c)}:1")),
     "AWS::EC2::VPC": _ec2("vpc", "vpc", VpcId=None),
     "AWS::EC2::Subnet": _ec2("subnet", "subnet", SubnetId=None),
     "AWS::EC2::InternetGateway": _ec2("igw", "internet-gateway", InternetGatewayId=None),

@@ -37,6 +37,9 @@ PASSED_TO = {
     "AWS::Chatbot::SlackChannelConfiguration": "chatbot.amazonaws.com",
     "AWS::SNS::Topic": "sns.amazonaws.com",
     "AWS::SNS::Subscription": "sns.amazonaws.com",
+    # The execution and job roles a job definition names are assumed by ECS tasks (AWS Batch user
+    # guide, "IAM roles for tasks": Batch passes them on to ECS). Not verified on AWS yet.
+    "AWS::Batch::JobDefinition": "ecs-tasks.amazonaws.com",
 }
 
 # iam:CreateServiceLinkedRole: the role a handler creates in an account that has none yet
@@ -44,6 +47,10 @@ PASSED_TO = {
 # ECS developer guide, "Using service-linked roles").
 SERVICE_LINKED_ROLES = {
     "AWS::ECS::Cluster": ("ecs.amazonaws.com", "role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"),
+    # "AWS Batch creates the service-linked role for you when you create a compute environment"
+    # without a service role (AWS Batch user guide, "Using service-linked roles").
+    "AWS::Batch::ComputeEnvironment": ("batch.amazonaws.com",
+                                       "role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch"),
     "AWS::Chatbot::SlackChannelConfiguration": (
         "management.chatbot.amazonaws.com",
         "role/aws-service-role/management.chatbot.amazonaws.com/AWSServiceRoleForAWSChatbot"),
@@ -65,6 +72,22 @@ NOT_GRANTED = {
     ("AWS::Logs::LogGroup", "s3:REST.PUT.OBJECT"): "not an IAM action (an S3 API operation name in the schema)",
     ("AWS::Logs::LogGroup", "logs:CreateLogDelivery"): "only for vended log delivery, which no log group here uses",
     ("AWS::EC2::VPC", "ec2:CreateVpcEncryptionControl"): "only for VpcEncryptionControl, which no VPC here sets",
+    # The S3 bucket's schema lists some API operation names that are not IAM actions; IAM authorizes
+    # each with the Put action beside it, which is granted (Service Authorization Reference, S3).
+    **{("AWS::S3::Bucket", f"s3:{op}"): f"an S3 API operation, not an IAM action: s3:{action} authorizes it"
+       for op, action in (("PutBucketReplication", "PutReplicationConfiguration"),
+                          ("DeleteBucketReplication", "PutReplicationConfiguration"),
+                          ("DeleteBucketCors", "PutBucketCORS"), ("DeleteBucketEncryption", "PutEncryptionConfiguration"),
+                          ("DeleteBucketLifecycle", "PutLifecycleConfiguration"),
+                          ("DeleteBucketAnalyticsConfiguration", "PutAnalyticsConfiguration"),
+                          ("DeleteBucketMetricsConfiguration", "PutMetricsConfiguration"),
+                          ("PutObjectLockConfiguration", "PutBucketObjectLockConfiguration"))},
+    **{("AWS::S3::Bucket", f"s3:{a}"): "only for the bucket's ABAC or metadata tables, which no bucket here sets"
+       for a in ("PutBucketAbac", "GetBucketAbac", "UpdateBucketMetadataAnnotationTableConfiguration",
+                 "UpdateBucketMetadataInventoryTableConfiguration", "UpdateBucketMetadataJournalTableConfiguration")},
+    ("AWS::S3::Bucket", "s3tables:PutTableEncryption"): "only for metadata tables, which no bucket here sets",
+    ("AWS::Batch::ComputeEnvironment", "Batch:SetCapacityTags"):
+        "only for the tags of EC2 capacity; these compute environments are Fargate",
 }
 
 # Declared by a handler for a kind of resource that only the property named here would bring in
@@ -90,6 +113,14 @@ NOT_CALLED = {
        for a in ("Decrypt", "DescribeKey", "GenerateDataKey")},
     **{("AWS::StepFunctions::StateMachine", f"s3:{a}"): "DefinitionS3Location"
        for a in ("GetObject", "GetObjectVersion")},
+    ("AWS::S3::Bucket", "iam:PassRole"): "ReplicationConfiguration",
+    **{("AWS::S3::Bucket", f"s3tables:{a}"): "MetadataTableConfiguration"
+       for a in ("CreateNamespace", "CreateTable", "CreateTableBucket", "GetTable", "GetTableMetadataLocation",
+                 "PutTableBucketPolicy", "PutTablePolicy", "UpdateTableMetadataLocation")},
+    **{("AWS::Batch::ComputeEnvironment", f"Eks:{a}"): "EksConfiguration"
+       for a in ("AssociateAccessPolicy", "CreateAccessEntry", "DeleteAccessEntry", "DescribeAccessEntry",
+                 "DescribeCluster", "ListAssociatedAccessPolicies")},
+    ("AWS::Batch::ComputeEnvironment", "Iam:PassRole"): "ServiceRole",
 }
 
 
@@ -109,6 +140,13 @@ RELATED = {
     # Deleting a group deletes its schedules; all of them are named with the group's prefix (wm/config/names.py).
     "AWS::Scheduler::ScheduleGroup": lambda p, region: [
         f"arn:{PARTITION}:scheduler:{region}:{ACCOUNT}:schedule/{p['Name']}/{p['Name']}-any-schedule"],
+    # Creating a bucket may set an object's ACL or remove a test object (its schema); any object of it.
+    "AWS::S3::Bucket": lambda p, region: [f"arn:{PARTITION}:s3:::{p['BucketName']}/any-object"],
+    # A bucket policy names its bucket by name.
+    "AWS::S3::BucketPolicy": lambda p, region: [f"arn:{PARTITION}:s3:::{p['Bucket']}"],
+    # RegisterJobDefinition authorizes the name without a revision.
+    "AWS::Batch::JobDefinition": lambda p, region: [
+        f"arn:{PARTITION}:batch:{region}:{ACCOUNT}:job-definition/{p['JobDefinitionName']}"],
 }
 
 # Actions newer than parliament's copy of the Service Authorization Reference: the resource
@@ -202,7 +240,8 @@ def requests_for(r: Resource, region: str) -> tuple[list[tuple[str, Request]], l
         for permission in permissions:
             if (r.type, permission) in NOT_GRANTED:
                 continue
-            if permission == "iam:CreateServiceLinkedRole":
+            # IAM action names are case-insensitive, and some schemas write them so (Batch: "Iam:PassRole").
+            if permission.lower() == "iam:createservicelinkedrole":
                 if r.type not in SERVICE_LINKED_ROLES:
                     problems.append(Finding(where, f"{handler} declares iam:CreateServiceLinkedRole: say which "
                                                    "role in wm/lint/permissions.py SERVICE_LINKED_ROLES"))
@@ -220,7 +259,10 @@ def requests_for(r: Resource, region: str) -> tuple[list[tuple[str, Request]], l
                                                "NOT_GRANTED in wm/lint/permissions.py, with why"))
                 continue
             context = {}
-            if permission == "iam:PassRole":
+            guard = NOT_CALLED.get((r.type, permission))
+            if permission.lower() == "iam:passrole" and guard is not None and not _has(r.properties, guard):
+                continue  # it passes a role only for a property this resource does not set
+            if permission.lower() == "iam:passrole":
                 if r.type not in PASSED_TO:
                     problems.append(Finding(where, "passes a role: say to which service in PASSED_TO"))
                     continue

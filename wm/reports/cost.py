@@ -132,4 +132,24 @@ def report(prices: dict, e: Environment, as_of: dt.date, only: str | None = None
     extra = comparisons(prices, 1.0, runs)
     lines.append("the same workload on the older designs would add, per month:")
     lines += [f"  {name:70} {value:8.2f}" for name, value in extra.items()]
+    lines += job_lines(prices, e)
     return "\n".join(lines)
+
+
+def job_lines(prices: dict, e: Environment) -> list[str]:
+    """Per job, one submission at its limit: every child running every attempt to its timeout.
+    Jobs run only when submitted and the compute environments scale to zero, so nothing is monthly."""
+    if not e.jobs:
+        return []
+    lines = ["", "fan-out jobs (make submit), one submission at its limit: every child, every attempt, to its timeout:",
+             f"  {'job':22} {'children':>8} {'vCPU-hours':>10} {'GB-hours':>9} {'Spot':>8} {'on-demand':>10}"]
+    for j in e.jobs:
+        hours = j.array_size * j.attempts * j.timeout_minutes / 60
+        tries = j.array_size * j.attempts
+        spot = tries * run_cost(prices, int(j.vcpus * 1024), j.memory, "FARGATE_SPOT", j.timeout_minutes)
+        ondemand = tries * run_cost(prices, int(j.vcpus * 1024), j.memory, "FARGATE", j.timeout_minutes)
+        lines.append(f"  {j.name:22} {j.array_size:8} {hours * j.vcpus:10.2f} {hours * j.memory / 1024:9.2f} "
+                     f"{spot:8.2f} {ondemand:10.2f}")
+    lines.append("  (each with its public IPv4 address; a child that finishes sooner costs less; with nothing submitted "
+                 "the batch stack costs nothing)")
+    return lines
