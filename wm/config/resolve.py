@@ -174,6 +174,39 @@ def _merge_variables(env: str, name: str, project: ProjectSpec, settings: Enviro
     return merged
 
 
+def _variable_problems(env: str, var: str, value: str, source: Source, secrets: tuple[str, ...],
+                       what: str) -> list[Problem]:
+    """One plain variable of a model or job: a valid name, not a secret by name or by value."""
+    out = []
+    problem = checks.env_var_name(var)
+    if problem:
+        out.append(Problem(source.file, source.field, problem))
+    elif checks.looks_secret(var):
+        out.append(Problem(source.file, source.field, f"{var} looks like a secret and must not be a plain value; "
+                           f"remove it here, add {var} to the {what}'s secrets and store it with: "
+                           f"make secret ENV={env} NAME={var}"))
+    if var in secrets:
+        out.append(Problem(source.file, source.field, f"{var} is also a secret; a name is either plain or secret"))
+    problem = checks.secret_value(value)
+    if problem:
+        out.append(Problem(source.file, source.field, problem))
+    return out
+
+
+def _file_name_problems(file: str, name: str, what: str, aws_names: dict[str, str]) -> list[Problem]:
+    """A model's or job's file name: it names a CloudFormation stack and, through names.py, AWS
+    resources with length limits."""
+    out = []
+    for kind, aws_name in aws_names.items():
+        if len(aws_name) > names.LIMITS[kind]:
+            out.append(Problem(file, "(file name)", f"the {kind} {aws_name!r} would be {len(aws_name)} characters, "
+                               f"AWS allows {names.LIMITS[kind]}; shorten the {what}'s file name"))
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+        out.append(Problem(file, "(file name)", f"{name!r} cannot name a CloudFormation stack; use lower-case "
+                           f"letters, digits and '-', e.g. {names.slug(name) or f'my-{what}'}.yaml"))
+    return out
+
+
 def _model(env: str, name: str, project: ProjectSpec, settings: EnvironmentSpec, spec: ModelSpec,
            now: dt.datetime, problems: list[Problem]) -> Model:
     mfile, efile = f"models/{name}.yaml", SECTION_FILES["environment"].format(env=env)
@@ -191,18 +224,7 @@ def _model(env: str, name: str, project: ProjectSpec, settings: EnvironmentSpec,
 
     merged = _merge_variables(env, name, project, settings, spec, override, problems)
     for var, (value, source) in merged.items():
-        problem = checks.env_var_name(var)
-        if problem:
-            problems.append(Problem(source.file, source.field, problem))
-        elif checks.looks_secret(var):
-            problems.append(Problem(source.file, source.field, f"{var} looks like a secret and must not be a plain "
-                                    f"value; remove it here, add {var} to the model's secrets and store it with: "
-                                    f"make secret ENV={env} NAME={var}"))
-        if var in spec.secrets:
-            problems.append(Problem(source.file, source.field, f"{var} is also a secret; a name is either plain or secret"))
-        problem = checks.secret_value(value)
-        if problem:
-            problems.append(Problem(source.file, source.field, problem))
+        problems += _variable_problems(env, var, value, source, spec.secrets, "model")
     if env == "prod" and "DRY_RUN" in spec.secrets:
         problems.append(Problem(mfile, _field("model", "secrets"),
                                 "prod must not have DRY_RUN at all, not even as a secret: the container treats its "
@@ -230,13 +252,7 @@ def _model(env: str, name: str, project: ProjectSpec, settings: EnvironmentSpec,
     if s.start_date and s.end_date and s.end_date < s.start_date:
         problems.append(Problem(mfile, _field("model", "schedule", "end_date"),
                                 f"{s.end_date} is before start_date {s.start_date}; the end must come after the start"))
-    for what, aws_name in names.model_names(env, name).items():
-        if len(aws_name) > names.LIMITS[what]:
-            problems.append(Problem(mfile, "(file name)", f"the {what} {aws_name!r} would be {len(aws_name)} "
-                                    f"characters, AWS allows {names.LIMITS[what]}; shorten the model's file name"))
-    if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
-        problems.append(Problem(mfile, "(file name)", f"{name!r} cannot name a CloudFormation stack; use lower-case "
-                                f"letters, digits and '-', e.g. {names.slug(name) or 'my-model'}.yaml"))
+    problems += _file_name_problems(mfile, name, "model", names.model_names(env, name))
 
     state, state_source = (override.schedule_state, Source(efile, _field("environment", *oloc, "schedule_state"))) \
         if override.schedule_state else (settings.schedule_state, Source(efile, _field("environment", "schedule_state"))
@@ -269,18 +285,8 @@ def _job(env: str, name: str, spec: JobSpec, problems: list[Problem]) -> Job:
     if problem:
         problems.append(Problem(jfile, _field("job", "image"), problem))
     for var, value in spec.variables.items():
-        where = _field("job", "variables", var)
-        problem = checks.env_var_name(var)
-        if problem:
-            problems.append(Problem(jfile, where, problem))
-        elif checks.looks_secret(var):
-            problems.append(Problem(jfile, where, f"{var} looks like a secret and must not be a plain value; add it "
-                                    f"to the job's secrets and store it with: make secret ENV={env} NAME={var}"))
-        if var in spec.secrets:
-            problems.append(Problem(jfile, where, f"{var} is also a secret; a name is either plain or secret"))
-        problem = checks.secret_value(value)
-        if problem:
-            problems.append(Problem(jfile, where, problem))
+        problems += _variable_problems(env, var, value, Source(jfile, _field("job", "variables", var)), spec.secrets,
+                                       "job")
     if spec.vcpus not in JOB_VCPUS:
         problems.append(Problem(jfile, _field("job", "vcpus"), f"{spec.vcpus} vCPUs is not a Fargate size; use one of "
                                 f"{', '.join(f'{v:g}' for v in JOB_VCPUS)} (jobs run on Fargate; nothing larger than "
@@ -308,13 +314,7 @@ def _job(env: str, name: str, spec: JobSpec, problems: list[Problem]) -> Job:
         for key in values:
             if checks.env_var_name(key):
                 problems.append(Problem(jfile, _field("job", "parameter_sets", i, key), checks.env_var_name(key)))
-    for what, aws_name in names.job_names(env, name).items():
-        if len(aws_name) > names.LIMITS[what]:
-            problems.append(Problem(jfile, "(file name)", f"the {what} {aws_name!r} would be {len(aws_name)} "
-                                    f"characters, AWS allows {names.LIMITS[what]}; shorten the job's file name"))
-    if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
-        problems.append(Problem(jfile, "(file name)", f"{name!r} cannot name a CloudFormation stack; use lower-case "
-                                f"letters, digits and '-', e.g. {names.slug(name) or 'my-job'}.yaml"))
+    problems += _file_name_problems(jfile, name, "job", names.job_names(env, name))
     size = len(spec.parameter_sets) or spec.array_size
     sources = {k: source(k) for k in JobSpec.model_fields}
     return Job(name=name, env=env, image=spec.image, command=spec.command, vcpus=float(spec.vcpus), memory=spec.memory,
