@@ -88,7 +88,7 @@ SYNTHETIC_JOB = """sceptre_user_data:
 def make_root(tmp: Path, models: int, jobs: int | None = None) -> Path:
     """A copy of config/, models/ and jobs/ with synthetic models added up to `models` (and jobs up
     to `jobs`); returns its root."""
-    root = tmp / f"root-{models}-{jobs}"
+    root = tmp / (f"root-{models}" if jobs is None else f"root-{models}-jobs-{jobs}")  # bench_cfn_lint runs in root-<n>
     root.mkdir()
     shutil.copytree(REPO / "models", root / "models")
     shutil.copytree(REPO / "jobs", root / "jobs")
