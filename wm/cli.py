@@ -408,16 +408,12 @@ def cmd_results(args) -> None:
         keys = jobs.results(_boto, e, job, args.id, account, Path(args.get) if args.get else None)
     except jobs.JobError as err:
         raise Failure(str(err), 1) from None
-    where = f"s3://{jobs.results_bucket(e, account)}/{names_slug(job.name)}/{args.id}"
+    where = f"s3://{jobs.results_bucket(e, account)}/{naming.slug(job.name)}/{args.id}"
     for k in keys:
         print(k)
     print(f"{len(keys)} output{'s' * (len(keys) != 1)} under {where}"
           + (f", downloaded into {args.get}" if args.get and keys else "")
           + (" (the emulator runs nothing, so no job writes any)" if args.env == "local" and not keys else ""))
-
-
-def names_slug(name: str) -> str:
-    return naming.slug(name)
 
 
 def cmd_refresh(args) -> None:

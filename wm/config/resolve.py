@@ -371,6 +371,23 @@ def _warnings(env: str, project: ProjectSpec, models: list[Model]) -> list[Probl
     return out
 
 
+def _specs(sections: dict[str, object], folder: str, cls, section: str, problems: list[Problem],
+           found_placeholders: list[Problem]) -> list[tuple[str, object]]:
+    """Each readable model (or job) file's section validated: (name, spec) of those that are valid;
+    every problem and placeholder added to the lists given."""
+    out = []
+    for name, data in sections.items():
+        if data is UNREADABLE:
+            continue
+        file = f"{folder}/{name}.yaml"
+        spec, found = parse(cls, data, file, section)
+        problems += found
+        found_placeholders += placeholders(data, file, section)
+        if spec is not None:
+            out.append((name, spec))
+    return out
+
+
 def _resolve(env: str, root: Path, region: str, sections: dict, model_sections: dict[str, object],
              stack_kinds: tuple[str, ...], now: dt.datetime, whole: bool,
              problems: list[Problem], job_sections: dict[str, object] | None = None) -> Environment:
@@ -391,26 +408,11 @@ def _resolve(env: str, root: Path, region: str, sections: dict, model_sections: 
     found_placeholders += placeholders(sections.get("environment"), efile, "environment")
     if settings is not None:
         problems += _environment_problems(env, settings)
-    models = []
-    for name, data in model_sections.items():
-        if data is UNREADABLE:
-            continue
-        mfile = f"models/{name}.yaml"
-        spec, found = parse(ModelSpec, data, mfile, "model")
-        problems += found
-        found_placeholders += placeholders(data, mfile, "model")
-        if spec is not None and project is not None and settings is not None:
-            models.append(_model(env, name, project, settings, spec, now, problems))
-    jobs = []
-    for name, data in (job_sections or {}).items():
-        if data is UNREADABLE:
-            continue
-        jfile = f"jobs/{name}.yaml"
-        spec, found = parse(JobSpec, data, jfile, "job")
-        problems += found
-        found_placeholders += placeholders(data, jfile, "job")
-        if spec is not None:
-            jobs.append(_job(env, name, spec, problems))
+    models = [_model(env, name, project, settings, spec, now, problems)
+              for name, spec in _specs(model_sections, "models", ModelSpec, "model", problems, found_placeholders)
+              if project is not None and settings is not None]
+    jobs = [_job(env, name, spec, problems)
+            for name, spec in _specs(job_sections or {}, "jobs", JobSpec, "job", problems, found_placeholders)]
     if settings is not None:
         for j in jobs:
             if j.vcpus > settings.batch_max_vcpus:

@@ -52,6 +52,15 @@ def opens_ssh(rule: dict) -> bool:
     return rule.get("IpProtocol") == "tcp" and rule.get("FromPort", 0) <= 22 <= rule.get("ToPort", -1)
 
 
+def ports(rule: dict) -> str:
+    """An ingress permission's protocol and ports in words: "tcp 22", "all traffic"."""
+    proto = rule.get("IpProtocol")
+    if proto == "-1":
+        return "all traffic"
+    lo, hi = rule.get("FromPort"), rule.get("ToPort")
+    return f"{proto} {lo}" if lo == hi else f"{proto} {lo}-{hi}"
+
+
 def looks_secret(name: str, value: str = "") -> bool:
     """By its name or by its value (a GitHub or Slack token, a URL with a password in it, a key)."""
     return bool(SECRET_NAME.search(name) or SECRET_VALUE.search(value))

@@ -322,30 +322,22 @@ def _shared(setup: OldSetup, actions: list) -> list[str]:
     for g in setup.security_groups:
         label = f"security group {g.id} ({g.name})"
         if not g.used_by_old:
-            rules = ", ".join(_ports(r) for r in g.open_rules + g.other_rules)
+            rules = ", ".join(handbuilt.ports(r) for r in g.open_rules + g.other_rules)
             out.append(f"{label}: inbound {rules}: not the hand-built setup's group, left alone")
             continue
         for rule in g.open_rules:
-            mine = [a for a in shared if a.what.startswith(f"revoke the inbound rule {_ports(rule)} ") and g.id in a.what]
+            mine = [a for a in shared if a.what.startswith(f"revoke the inbound rule {handbuilt.ports(rule)} ") and g.id in a.what]
             if mine:
                 out.append(_fate(mine[0]) + ("" if mine[0].blocked else " (the group stays; Fargate tasks take no SSH)"))
             else:
-                out.append(f"{label}: inbound {_ports(rule)} from anywhere: left alone (not the SSH rule FACTS "
+                out.append(f"{label}: inbound {handbuilt.ports(rule)} from anywhere: left alone (not the SSH rule FACTS "
                            "names; revoke it by hand if nothing needs it)")
         if g.other_rules:
-            out.append(f"{label}: inbound {', '.join(_ports(r) for r in g.other_rules)} from specific sources: left alone")
+            out.append(f"{label}: inbound {', '.join(handbuilt.ports(r) for r in g.other_rules)} from specific sources: left alone")
     for bucket, others in sorted(setup.bucket_others.items()):
         out.append(f"S3 bucket {bucket}: " + (f"kept: it holds {others} other object{'s' * (others != 1)}" if others else
                    "kept; empty once STEP=cleanup removed the .env files (delete it by hand if nothing needs it)"))
     return out
-
-
-def _ports(rule: dict) -> str:
-    proto = rule.get("IpProtocol")
-    if proto == "-1":
-        return "all traffic"
-    lo, hi = rule.get("FromPort"), rule.get("ToPort")
-    return f"{proto} {lo}" if lo == hi else f"{proto} {lo}-{hi}"
 
 
 def compare(aws, e: Environment, setup: OldSetup, now: dt.datetime, where: str, word: str) -> Report:

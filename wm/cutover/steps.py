@@ -29,6 +29,11 @@ class Refused(Exception):
     """A step that must not run as asked: its message says why and what to do."""
 
 
+def _refusal(err: ClientError) -> str:
+    """AWS's refusal in its own words: code and message."""
+    return f"{err.response['Error'].get('Code')}: {err.response['Error'].get('Message')}"
+
+
 def _matched(setup: OldSetup, e: Environment) -> list[OldModel]:
     return [o for o in setup.models if o.model and e.model(o.model) and o.found]
 
@@ -214,8 +219,7 @@ def switch(aws, e: Environment, setup: OldSetup, only: str | None, force: bool, 
             _update(aws, o.schedule, "DISABLED", text)
         except ClientError as err:
             refused += 1
-            lines.append(f"{o.model}: FAILED to disable {where}: {err.response['Error'].get('Code')}: "
-                         f"{err.response['Error'].get('Message')}")
+            lines.append(f"{o.model}: FAILED to disable {where}: {_refusal(err)}")
             continue
         lines.append(f"{o.model}: disabled the old schedule {where} {evidence}")
         if new.get("State") != "ENABLED":
@@ -242,7 +246,7 @@ def rollback(aws, e: Environment, setup: OldSetup, only: str | None) -> tuple[li
         except ClientError as err:
             failed += 1
             lines.append(f"{o.model or o.family}: FAILED to enable {handbuilt.SCHEDULE_GROUP}/{o.family}: "
-                         f"{err.response['Error'].get('Code')}: {err.response['Error'].get('Message')}")
+                         f"{_refusal(err)}")
             continue
         lines.append(f"{o.model or o.family}: enabled the old schedule {handbuilt.SCHEDULE_GROUP}/{o.family} again")
         try:
@@ -352,7 +356,7 @@ def cleanup_actions(aws, e: Environment, setup: OldSetup, word: str) -> list[Act
             blocking = g.blocking(rule)
             why = f"still used by {', '.join(blocking)}: revoke it by hand once you know what they are" if blocking else ""
             permission = _open_part(rule)
-            first.append(Action(f"revoke the inbound rule {_port_words(rule)} from anywhere of {g.id} ({g.name})",
+            first.append(Action(f"revoke the inbound rule {handbuilt.ports(rule)} from anywhere of {g.id} ({g.name})",
                                 f"aws ec2 revoke-security-group-ingress --group-id {g.id} --ip-permissions "
                                 f"'{json.dumps([permission], sort_keys=True)}'",
                                 lambda g=g, p=permission: ec2.revoke_security_group_ingress(GroupId=g.id, IpPermissions=[p]),
@@ -419,12 +423,6 @@ def _open_part(rule: dict) -> dict:
     return part
 
 
-def _port_words(rule: dict) -> str:
-    from wm.cutover.report import _ports
-
-    return _ports(rule)
-
-
 def _delete_role(iam, name: str, policies: tuple[list[str], list[str]]) -> None:
     """IAM refuses DeleteRole while policies or instance profiles are attached (IAM API reference, DeleteRole)."""
     for arn in policies[0]:
@@ -456,7 +454,7 @@ def cleanup(actions: list[Action], confirm: bool) -> tuple[list[str], bool]:
             a.run()
         except ClientError as err:
             ok = False
-            lines.append(f"FAILED: {a.what}: {err.response['Error'].get('Code')}: {err.response['Error'].get('Message')}")
+            lines.append(f"FAILED: {a.what}: {_refusal(err)}")
             continue
         lines.append(f"done: {a.what}")
     return lines, ok
