@@ -218,6 +218,15 @@ def task_state_pattern(cluster_arn) -> dict:
     return {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"], "detail": {"clusterArn": [cluster_arn]}}
 
 
+def job_state_pattern(env: str) -> dict:
+    """Every state change of a submission to this environment's job queues ("Batch Job State Change",
+    AWS Batch user guide, "Job state change events"); children, which carry arrayProperties.index,
+    are left out so a submission of ten thousand is a handful of events, not sixty thousand."""
+    return {"source": ["aws.batch"], "detail-type": ["Batch Job State Change"],
+            "detail": {"jobQueue": [{"wildcard": f"*:job-queue/{naming.env_prefix(env)}-*"}],
+                       "arrayProperties": {"index": [{"exists": False}]}}}
+
+
 def _email_id(address: str) -> str:
     # Stable per address: adding or removing one never replaces the others.
     return "EmailSubscription" + hashlib.sha256(address.lower().encode()).hexdigest()[:8]
@@ -276,7 +285,7 @@ def build(stack: Stack):
         | checkov_skip(("CKV_AWS_158", "Encrypted at rest by CloudWatch Logs' own keys; task state changes "
                         "hold no secrets (secret values are never in a task's description).")),
         **stateful(settings.deletion_policy)))
-    rule_name = naming.run_history_rule(env)
+    rule_name, job_rule_name = naming.run_history_rule(env), naming.job_history_rule(env)
     history_arn = arn("logs", f"log-group:{naming.run_history_log_group(env)}")
     streams = (f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:"
                f"{naming.run_history_log_group(env)}:*")
@@ -291,8 +300,9 @@ def build(stack: Stack):
                       Action=[alogs.CreateLogStream], Resource=[streams]),
             Statement(Sid="RunHistoryRuleWrites", Effect=Allow, Principal=principal,
                       Action=[alogs.PutLogEvents], Resource=[streams],
-                      Condition=Condition(ArnLike({"aws:SourceArn": f"arn:${{AWS::Partition}}:events:"
-                                                                    f"${{AWS::Region}}:${{AWS::AccountId}}:rule/{rule_name}"}))),
+                      Condition=Condition(ArnLike({"aws:SourceArn": [
+                          f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{r}"
+                          for r in (rule_name, job_rule_name)]}))),
         ]).JSONrepr(), sort_keys=True, default=lambda o: o.JSONrepr())),
         Metadata=why("Lets EventBridge write the run-history rule's events to the run history.")))
     t.add_resource(events.Rule(
@@ -302,6 +312,13 @@ def build(stack: Stack):
         Targets=[events.Target(Id="run-history", Arn=history_arn)],
         DependsOn=["RunHistoryLogPolicy"],
         Metadata=why("Copies every start and stop of a model task into the run history.")))
+    t.add_resource(events.Rule(
+        "JobHistoryRule", Name=job_rule_name, State="ENABLED",
+        Description=f"weekly-models {env}: every state change of a submission to its job queues, to the run history",
+        EventPattern=job_state_pattern(env), Targets=[events.Target(Id="run-history", Arn=history_arn)],
+        DependsOn=["RunHistoryLogPolicy"],
+        Metadata=why("Copies every state change of a fan-out job's submission (not of each child) into the run "
+                     "history: Batch forgets finished jobs after a few days.")))
 
     t.add_resource(logs.MetricFilter(
         "RunHistoryMetric", LogGroupName=Ref(history), FilterPattern='{ $.source = "aws.ecs" }',
@@ -310,6 +327,17 @@ def build(stack: Stack):
             Unit="Count", Dimensions=[logs.Dimension(Key="Group", Value="$.detail.group")])],
         Metadata=why("Counts each model's task state changes, so the silence check can ask whether a due run "
                      "started (a metric answers by time range; the log group only by epoch milliseconds).")))
+
+    t.add_resource(logs.MetricFilter(
+        "JobHistoryMetric", LogGroupName=Ref(history),
+        # A trailing * is the documented wildcard (CloudWatch Logs, "Using filter patterns to match terms
+        # in JSON log events"); only scheduled submissions are counted, one metric per scheduled job.
+        FilterPattern=f'{{ $.source = "aws.batch" && $.detail.jobName = "{naming.SCHEDULED_PREFIX}*" }}',
+        MetricTransformations=[logs.MetricTransformation(
+            MetricNamespace=naming.run_metric_namespace(env), MetricName=RUN_METRIC, MetricValue="1",
+            Unit="Count", Dimensions=[logs.Dimension(Key="Group", Value="$.detail.jobName")])],
+        Metadata=why("Counts the state changes of each job's scheduled submissions (by job name), so the "
+                     "silence check can ask whether a due submission was made.")))
 
     alert_machine = _machine(t, env, "AlertMachine", naming.alert_machine(env), alert_definition(),
                              [Statement(Sid="PublishAlerts", Effect=Allow, Action=[asns.Publish],

@@ -15,24 +15,41 @@ Creates
   thousand failed children make one alert) starts the alert state machine, which words it on
   the alert topic.
 
-Takes: JobExecutionRoleArn, JobLogGroupName, ResultsBucketName (batch), AlertMachineArn
-(alerts), AlertRulesRoleArn (iam).
-Outputs: JobDefinitionArn.
+With a `schedule:` (otherwise only `make submit` submits it):
+- Schedule `weekly-models-<env>-<job>-job`: EventBridge Scheduler, in the environment's schedule
+  group, exactly as a model's (expression, time zone, flexible window, season, retries, ENABLED
+  per environment), calling Batch's SubmitJob (a universal target) for a submission named
+  `<job>-scheduled` of the job's own size; what it could not submit goes to DeadLetterQueue
+  `...-job-dlq`, and FailedStartsAlarm `...-job-failed-starts` tells the alert topic.
+- SchedulerRole `weekly-models-<env>-<job>-job-scheduler`: may submit this job's definition to its
+  queue and report to its dead-letter queue, nothing else; only Scheduler's schedule group may use it.
+- SilenceCheckSchedule `...-job-silence-check`: fires with Schedule and starts the environment's
+  silence check, which alerts when no state change of a `<job>-scheduled` submission reached the
+  run history (alerts stack: JobHistoryRule) in time.
+
+Takes: JobExecutionRoleArn, JobLogGroupName, ResultsBucketName (batch), AlertMachineArn,
+AlertTopicArn, SilenceCheckArn (alerts), AlertRulesRoleArn, SchedulerRoleArn (iam),
+ScheduleGroupName (cluster). Every job stack takes the same parameters (one jobs/config.yaml);
+the last four are used only with a schedule.
+Outputs: JobDefinitionArn (and ScheduleName with a schedule).
 """
 
 from __future__ import annotations
 
 import json
 
+from awacs import batch as abatch
 from awacs import s3
+from awacs import sqs as asqs
 from awacs.aws import Action as AwacsAction
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringLike
-from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, batch, events, iam
+from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, batch, cloudwatch, events, iam, scheduler, sqs
 
 from generators.iam import assume_role
+from generators.model import DLQ_RETENTION_SECONDS, schedule_window, season_dates, silence_check_input
 from wm.config import names as naming
 from wm.config.model import Stack
-from wm.render import arn, env_tags, new_template, why
+from wm.render import arn, checkov_skip, env_tags, new_template, stateful, why
 
 # Batch matches these against a failed attempt, in order (Batch user guide, "Automated job retries"):
 # infrastructure taking the task away (an EC2 host, Fargate Spot's "Your Spot Task was interrupted.")
@@ -127,4 +144,88 @@ def build(stack: Stack):
                                InputTransformer=events.InputTransformer(InputTemplate=Sub(alert_input(job))))],
         Metadata=why(f"Tells the lab when a submission of {job.name} failed.")))
     t.add_output(Output("JobDefinitionArn", Value=Ref(definition), Description=f"{job.name}'s job definition"))
+    schedule_parameters = [t.add_parameter(Parameter(name, Type="String", Description=what)) for name, what in (
+        ("ScheduleGroupName", "Scheduler schedule group (cluster stack)"),
+        ("SchedulerRoleArn", "Role the silence check schedule starts the silence check with (iam stack)"),
+        ("SilenceCheckArn", "State machine that checks a due submission was made (alerts stack)"),
+        ("AlertTopicArn", "Alert topic (alerts stack)"))]
+    if job.schedule is None:
+        # cfn-lint W2001 (parameter not used): one jobs/config.yaml feeds every job stack, and only a
+        # job with a schedule uses these four.
+        t.set_metadata({"cfn-lint": {"config": {"ignore_checks": ["W2001"]}}})
+        return t
+    _schedule(t, stack, definition, *schedule_parameters)
     return t
+
+
+def _schedule(t, stack: Stack, definition, p_group, p_silence_role, p_silence, p_topic) -> None:
+    job, env, settings = stack.job, stack.env.name, stack.env.settings
+    s = job.schedule
+    dlq = t.add_resource(sqs.Queue(
+        "DeadLetterQueue", QueueName=naming.job_dead_letter_queue(env, job.name),
+        MessageRetentionPeriod=DLQ_RETENTION_SECONDS, SqsManagedSseEnabled=True, Tags=env_tags(env),
+        Metadata=why(f"Holds the schedule's events for submissions of {job.name} that Scheduler could not make.")
+        | checkov_skip(("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled); "
+                        "it holds only schedule events, never secrets, so a KMS key would add cost only.")),
+        **stateful(settings.deletion_policy)))
+    role = t.add_resource(iam.Role(
+        "SchedulerRole", RoleName=naming.job_scheduler_role_name(env, job.name), Path=naming.job_role_path(env),
+        # "The value of aws:SourceArn must be your EventBridge Scheduler schedule group ARN"
+        # (EventBridge Scheduler user guide, cross-service confused deputy prevention).
+        AssumeRolePolicyDocument=assume_role(
+            "scheduler.amazonaws.com",
+            Sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule-group/${ScheduleGroupName}")),
+        Policies=[iam.Policy(PolicyName="submit-job", PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[
+            # SubmitJob is authorized on the job it creates, the job definition (by name or revision) and
+            # the queue (Service Authorization Reference, AWS Batch: SubmitJob, resource types job,
+            # job-definition, job-queue); a new job's ID is not known, hence job/*.
+            Statement(Sid="SubmitThisJob", Effect=Allow, Action=[abatch.SubmitJob],
+                      Resource=[arn("batch", "job/*"), arn("batch", f"job-definition/{job.definition}"),
+                                arn("batch", f"job-definition/{job.definition}:*"),
+                                arn("batch", f"job-queue/{job.queue}")]),
+            Statement(Sid="ReportFailedSubmissions", Effect=Allow, Action=[asqs.SendMessage],
+                      Resource=[GetAtt(dlq, "Arn")])]))],
+        Tags=env_tags(env),
+        Metadata=why(f"Lets {job.name}'s schedule submit it, and nothing else.")))
+    size = {"ArrayProperties": {"Size": job.array_size}} if job.array_size > 1 else {}
+    request = json.dumps({"JobName": job.scheduled_name, "JobQueue": job.queue,
+                          "JobDefinition": "${JobDefinition}", **size}, sort_keys=True)
+    schedule = t.add_resource(scheduler.Schedule(
+        "Schedule", Name=naming.job_schedule(env, job.name), GroupName=Ref(p_group),
+        Description=f"Submits {job.name} ({env})",
+        ScheduleExpression=s.expression, ScheduleExpressionTimezone=s.timezone,
+        FlexibleTimeWindow=schedule_window(s), State=job.state, **season_dates(job.season),
+        Target=scheduler.Target(
+            # A universal target: Input is SubmitJob's request (EventBridge Scheduler user guide,
+            # "Using universal targets"; AWS Batch API reference, SubmitJob).
+            Arn=Sub("arn:${AWS::Partition}:scheduler:::aws-sdk:batch:submitJob"), RoleArn=GetAtt(role, "Arn"),
+            Input=Sub(request),
+            RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=s.retry.maximum_attempts,
+                                              MaximumEventAgeInSeconds=s.retry.maximum_event_age_seconds),
+            DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(dlq, "Arn"))),
+        Metadata=why(f"Submits {job.name} at {s.expression} {s.timezone} ({job.state}).")))
+    # As a model's: fires with the schedule, so an off-season or disabled job is never checked.
+    t.add_resource(scheduler.Schedule(
+        "SilenceCheckSchedule", Name=naming.job_silence_check_schedule(env, job.name), GroupName=Ref(p_group),
+        Description=f"Checks that {job.name} ({env}) was submitted when due",
+        ScheduleExpression=s.expression, ScheduleExpressionTimezone=s.timezone,
+        FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"), State=job.state, **season_dates(job.season),
+        Target=scheduler.Target(
+            Arn=Ref(p_silence), RoleArn=Ref(p_silence_role),
+            Input=silence_check_input(job, job.scheduled_name, naming.job_schedule(env, job.name),
+                                      f"make jobs ENV={env} JOB={job.name}"),
+            RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=s.retry.maximum_attempts,
+                                              MaximumEventAgeInSeconds=s.retry.maximum_event_age_seconds)),
+        Metadata=why(f"Tells the lab when {job.name} was due and no submission of it was recorded.")))
+    t.add_resource(cloudwatch.Alarm(
+        "FailedStartsAlarm", AlarmName=naming.job_failed_starts_alarm(env, job.name),
+        AlarmDescription=f"weekly-models {env}: Scheduler could not submit {job.name}; the reason is in the "
+                         f"message in {naming.job_dead_letter_queue(env, job.name)}",
+        # Messages sent, not waiting: every failed submission alerts (as a model's, generators/model.py).
+        Namespace="AWS/SQS", MetricName="NumberOfMessagesSent",
+        Dimensions=[cloudwatch.MetricDimension(Name="QueueName", Value=GetAtt(dlq, "QueueName"))],
+        Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
+        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+        AlarmActions=[Ref(p_topic)], Tags=env_tags(env),
+        Metadata=why(f"Tells the lab each time Scheduler could not submit {job.name} (its dead-letter queue).")))
+    t.add_output(Output("ScheduleName", Value=Ref(schedule), Description="EventBridge Scheduler schedule"))

@@ -44,6 +44,21 @@ def _utc(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def schedule_window(s) -> scheduler.FlexibleTimeWindow:
+    return (scheduler.FlexibleTimeWindow(Mode="FLEXIBLE", MaximumWindowInMinutes=s.flexible_window_minutes)
+            if s.flexible_window_minutes else scheduler.FlexibleTimeWindow(Mode="OFF"))
+
+
+def season_dates(season) -> dict:
+    """StartDate (only while it is in the future, see SeasonWindow) and EndDate of a schedule."""
+    dates = {}
+    if season.start:
+        dates["StartDate"] = _utc(season.start)
+    if season.end:
+        dates["EndDate"] = _utc(season.end)
+    return dates
+
+
 def failure_pattern(cluster_arn, family: str) -> dict:
     """A run of `family` on `cluster_arn` that stopped without finishing.
 
@@ -84,23 +99,29 @@ def alert_input(spec: Model) -> str:
 
 def silence_input(spec: Model) -> str:
     """What the silence check schedule hands the silence-check state machine (alerts stack)."""
+    return silence_check_input(spec, f"family:{spec.family}", naming.schedule_name(spec.env, spec.name),
+                               f"make status ENV={spec.env}")
+
+
+def silence_check_input(spec, group: str, schedule: str, next_step: str) -> str:
+    """The silence check's input for a scheduled model or job (`group`: its run-history metric's Group)."""
     env, name = spec.env, spec.name
     return json.dumps({
         "title": f"weekly-models {env}: {name} did not run when it was due",
-        "model": name, "environment": env, "group": f"family:{spec.family}",
-        "schedule": naming.schedule_name(env, name), "scheduleGroup": naming.schedule_group(env),
+        "model": name, "environment": env, "group": group,
+        "schedule": schedule, "scheduleGroup": naming.schedule_group(env),
         # Scheduler fills this in with the time the schedule fired (its context attributes).
         "expectedAt": "<aws.scheduler.scheduled-time>",
         "waitSeconds": silence_wait_seconds(spec),
         "configuredState": spec.state,
-        "next": f"make status ENV={env}",
+        "next": next_step,
     }, sort_keys=True)
 
 
 SILENCE_GRACE_SECONDS = 1800  # after the last moment Scheduler could still start it: late, not slow
 
 
-def silence_wait_seconds(spec: Model) -> int:
+def silence_wait_seconds(spec) -> int:
     """The flexible window, then as long as Scheduler keeps retrying a failed start, then the grace."""
     s = spec.schedule
     return (s.flexible_window_minutes or 0) * 60 + s.retry.maximum_event_age_seconds + SILENCE_GRACE_SECONDS
@@ -193,13 +214,7 @@ def build(stack: Stack):
     else:
         ecs_params["CapacityProviderStrategy"] = [
             scheduler.CapacityProviderStrategyItem(CapacityProvider=spec.capacity, Weight=1)]
-    window = (scheduler.FlexibleTimeWindow(Mode="FLEXIBLE", MaximumWindowInMinutes=s.flexible_window_minutes)
-              if s.flexible_window_minutes else scheduler.FlexibleTimeWindow(Mode="OFF"))
-    season = {}
-    if spec.season.start:
-        season["StartDate"] = _utc(spec.season.start)
-    if spec.season.end:
-        season["EndDate"] = _utc(spec.season.end)
+    window, season = schedule_window(s), season_dates(spec.season)
     schedule = t.add_resource(scheduler.Schedule(
         "Schedule", Name=naming.schedule_name(env, name), GroupName=Ref(p_group),
         Description=f"Runs {name} ({env})",

@@ -371,7 +371,9 @@ def cmd_jobs(args) -> None:
                   + ", ".join(f"{n} {s.lower()}" for s, n in c.items() if n))
             print("\n".join(jobs.failures(e, failed)) if failed else "no failed children")
             return
-        print(jobs.table(jobs.submissions(_boto, e, job), now, args.env))
+        scheduled = jobs.schedule_lines(_boto, e, [job] if job else list(e.jobs), now)
+        print("\n".join([*scheduled, ""] if scheduled else []) + jobs.table(jobs.submissions(_boto, e, job, now),
+                                                                              now, args.env))
     except jobs.JobError as err:
         raise Failure(str(err), 1) from None
 

@@ -86,11 +86,24 @@ class Job:
     variables: tuple[tuple[str, str], ...]
     secrets: tuple[str, ...]
     task_permissions: tuple[PermissionSpec, ...]
+    schedule: ScheduleSpec | None = None     # None: submitted only by make submit
+    configured_state: str = "DISABLED"       # what the configuration asks for its schedule
+    state: str = "DISABLED"                  # what is deployed: DISABLED once the season has ended
+    season: SeasonWindow = NO_SEASON
     sources: dict[str, Source] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def definition(self) -> str:
         return names.job_definition(self.env, self.name)
+
+    @property
+    def queue(self) -> str:
+        return names.job_queue(self.env, self.capacity)
+
+    @property
+    def scheduled_name(self) -> str:
+        """The name of every submission its schedule makes (make submit's carry a timestamp instead)."""
+        return names.scheduled_submission(self.name)
 
     @property
     def file(self) -> str:

@@ -26,6 +26,7 @@ LIMITS = {
     "silence check schedule name": 64,
     "job definition name": 128,
     "job role name": 64,
+    "scheduler role name": 64,
 }
 
 
@@ -188,9 +189,46 @@ def job_failure_rule(env: str, job: str) -> str:
     return f"{job_definition(env, job)}-failed"
 
 
+def job_history_rule(env: str) -> str:
+    return f"{env_prefix(env)}-job-history"
+
+
+def job_schedule(env: str, job: str) -> str:
+    """A scheduled job's schedule, in the environment's schedule group beside the models'."""
+    return job_definition(env, job)
+
+
+def job_silence_check_schedule(env: str, job: str) -> str:
+    return f"{job_definition(env, job)}-silence-check"
+
+
+def job_dead_letter_queue(env: str, job: str) -> str:
+    return f"{job_definition(env, job)}-dlq"
+
+
+def job_failed_starts_alarm(env: str, job: str) -> str:
+    return f"{job_definition(env, job)}-failed-starts"
+
+
+def job_scheduler_role_name(env: str, job: str) -> str:
+    return f"{job_definition(env, job)}-scheduler"
+
+
+def scheduled_submission(job: str) -> str:
+    """The Batch job name of a scheduled submission (make submit's are `<job>-<timestamp>`): the
+    run history counts submissions whose name starts with `scheduled-`, the silence check by this name."""
+    return f"{SCHEDULED_PREFIX}{job}"
+
+
+SCHEDULED_PREFIX = "scheduled-"
+
+
 def job_names(env: str, job: str) -> dict[str, str]:
     return {"job definition name": job_definition(env, job), "job role name": job_role_name(env, job),
-            "failure rule name": job_failure_rule(env, job)}
+            "failure rule name": job_failure_rule(env, job), "schedule name": job_schedule(env, job),
+            "silence check schedule name": job_silence_check_schedule(env, job),
+            "dead-letter queue name": job_dead_letter_queue(env, job),
+            "scheduler role name": job_scheduler_role_name(env, job)}
 
 
 def model_names(env: str, model: str) -> dict[str, str]:

@@ -31,6 +31,7 @@ from wm.config.schema import (
     ModelOverride,
     ModelSpec,
     ProjectSpec,
+    ScheduleSpec,
     parse,
 )
 
@@ -249,15 +250,11 @@ def _model(env: str, name: str, project: ProjectSpec, settings: EnvironmentSpec,
         problems.append(Problem(source.file, field_name, problem))
 
     s = spec.schedule
-    if s.start_date and s.end_date and s.end_date < s.start_date:
-        problems.append(Problem(mfile, _field("model", "schedule", "end_date"),
-                                f"{s.end_date} is before start_date {s.start_date}; the end must come after the start"))
+    problems += _season_problems(mfile, "model", s)
     problems += _file_name_problems(mfile, name, "model", names.model_names(env, name))
 
     state, state_source = (override.schedule_state, Source(efile, _field("environment", *oloc, "schedule_state"))) \
-        if override.schedule_state else (settings.schedule_state, Source(efile, _field("environment", "schedule_state"))
-                                         if "schedule_state" in settings.model_fields_set else
-                                         Source(DEFAULT, "EnvironmentSpec.schedule_state"))
+        if override.schedule_state else _environment_state(env, settings)
     window = schedules.season_window(s.start_date, s.end_date, s.timezone, now)
     capacity, capacity_source = chosen("capacity")
     sources = {"image": image_source, "cpu": cpu_source, "memory": memory_source, "capacity": capacity_source,
@@ -274,7 +271,23 @@ def _model(env: str, name: str, project: ProjectSpec, settings: EnvironmentSpec,
                  log_megabytes_per_run=spec.log_megabytes_per_run, sources=sources)
 
 
-def _job(env: str, name: str, spec: JobSpec, problems: list[Problem]) -> Job:
+def _season_problems(file: str, section: str, s: ScheduleSpec) -> list[Problem]:
+    if s.start_date and s.end_date and s.end_date < s.start_date:
+        return [Problem(file, _field(section, "schedule", "end_date"),
+                        f"{s.end_date} is before start_date {s.start_date}; the end must come after the start")]
+    return []
+
+
+def _environment_state(env: str, settings: EnvironmentSpec) -> tuple[str, Source]:
+    """The environment's schedule_state and where it came from."""
+    efile = SECTION_FILES["environment"].format(env=env)
+    return settings.schedule_state, (Source(efile, _field("environment", "schedule_state"))
+                                     if "schedule_state" in settings.model_fields_set
+                                     else Source(DEFAULT, "EnvironmentSpec.schedule_state"))
+
+
+def _job(env: str, name: str, spec: JobSpec, settings: EnvironmentSpec | None, now: dt.datetime,
+         problems: list[Problem]) -> Job:
     """One job resolved: every setting is the job file's own (or the schema's default)."""
     jfile = f"jobs/{name}.yaml"
 
@@ -314,15 +327,27 @@ def _job(env: str, name: str, spec: JobSpec, problems: list[Problem]) -> Job:
         for key in values:
             if checks.env_var_name(key):
                 problems.append(Problem(jfile, _field("job", "parameter_sets", i, key), checks.env_var_name(key)))
-    problems += _file_name_problems(jfile, name, "job", names.job_names(env, name))
+    aws_names = names.job_names(env, name)
+    if spec.schedule is None:  # its schedule's names exist only with a schedule
+        aws_names = {k: v for k, v in aws_names.items() if k in ("job definition name", "job role name",
+                                                                 "failure rule name")}
+    problems += _file_name_problems(jfile, name, "job", aws_names)
     size = len(spec.parameter_sets) or spec.array_size
     sources = {k: source(k) for k in JobSpec.model_fields}
+    scheduled = {}
+    if spec.schedule is not None:
+        s = spec.schedule
+        problems += _season_problems(jfile, "job", s)
+        state, sources["schedule_state"] = _environment_state(env, settings) if settings else (
+            "DISABLED", Source(DEFAULT, "EnvironmentSpec.schedule_state"))
+        window = schedules.season_window(s.start_date, s.end_date, s.timezone, now)
+        scheduled = dict(schedule=s, configured_state=state, state=window.state(state), season=window)
     return Job(name=name, env=env, image=spec.image, command=spec.command, vcpus=float(spec.vcpus), memory=spec.memory,
                capacity=spec.capacity, array_size=size,
                parameter_sets=tuple(tuple(sorted(p.items())) for p in spec.parameter_sets),
                attempts=spec.attempts, timeout_minutes=spec.timeout_minutes,
                variables=tuple(sorted(spec.variables.items())), secrets=tuple(sorted(spec.secrets)),
-               task_permissions=spec.task_permissions, sources=sources)
+               task_permissions=spec.task_permissions, sources=sources, **scheduled)
 
 
 def _environment_problems(env: str, settings: EnvironmentSpec) -> list[Problem]:
@@ -362,12 +387,13 @@ def _whole_environment(env: str, settings: EnvironmentSpec, models: list[Model],
     return out
 
 
-def _warnings(env: str, project: ProjectSpec, models: list[Model]) -> list[Problem]:
+def _warnings(env: str, project: ProjectSpec, models: list[Model], jobs: list[Job]) -> list[Problem]:
     out = []
-    for m in models:
-        warning = checks.timezone_warning(m.schedule.timezone, project.lab_timezone)
-        if warning:
-            out.append(Problem(m.file, _field("model", "schedule", "timezone"), warning, warning=True))
+    for what, items in (("model", models), ("job", [j for j in jobs if j.schedule])):
+        for m in items:
+            warning = checks.timezone_warning(m.schedule.timezone, project.lab_timezone)
+            if warning:
+                out.append(Problem(m.file, _field(what, "schedule", "timezone"), warning, warning=True))
     return out
 
 
@@ -411,7 +437,7 @@ def _resolve(env: str, root: Path, region: str, sections: dict, model_sections: 
     models = [_model(env, name, project, settings, spec, now, problems)
               for name, spec in _specs(model_sections, "models", ModelSpec, "model", problems, found_placeholders)
               if project is not None and settings is not None]
-    jobs = [_job(env, name, spec, problems)
+    jobs = [_job(env, name, spec, settings, now, problems)
             for name, spec in _specs(job_sections or {}, "jobs", JobSpec, "job", problems, found_placeholders)]
     if settings is not None:
         for j in jobs:
@@ -425,7 +451,7 @@ def _resolve(env: str, root: Path, region: str, sections: dict, model_sections: 
     warnings: list[Problem] = []
     if whole and settings is not None and project is not None:
         problems += _whole_environment(env, settings, models, list(model_sections))
-        warnings = _warnings(env, project, models)
+        warnings = _warnings(env, project, models, jobs)
     return Environment(env, root, region, project, settings, models=tuple(sorted(models, key=lambda m: m.name)),
                        jobs=tuple(sorted(jobs, key=lambda j: j.name)), placeholders=tuple(sorted(set(found_placeholders))), warnings=tuple(warnings),
                        stack_kinds=stack_kinds, now=now)

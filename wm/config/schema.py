@@ -71,7 +71,7 @@ class ProjectSpec(_Strict):
 
 
 class RetrySpec(_Strict):
-    """EventBridge Scheduler's retry policy: it covers only the RunTask call, not the run."""
+    """EventBridge Scheduler's retry policy: it covers only the call that starts a run (RunTask; SubmitJob for a job), not the run."""
     maximum_attempts: StrictInt = Field(
         3, ge=0, le=185, description="Retries of a failed RunTask call (Scheduler allows 0-185).")
     maximum_event_age_seconds: StrictInt = Field(
@@ -79,7 +79,7 @@ class RetrySpec(_Strict):
 
 
 class ScheduleSpec(_Strict):
-    """When a model runs: an EventBridge Scheduler expression in a time zone, within a season."""
+    """When a model runs (or a job is submitted): an EventBridge Scheduler expression in a time zone, within a season."""
     expression: str = Field(
         "cron(0 14 ? * WED *)",
         description="When to run (cron, rate or at; the default is after the 17:45 UTC data snapshot).")
@@ -309,6 +309,9 @@ class JobSpec(_Strict):
         "SPOT", description="SPOT (Fargate Spot, on-demand Fargate behind it in the queue) or ON_DEMAND.")
     task_permissions: tuple[PermissionSpec, ...] = Field(
         (), description="AWS permissions of the job's own code, beyond writing under its results prefix.")
+    schedule: ScheduleSpec | None = Field(
+        None, description="When EventBridge Scheduler submits it, exactly like a model's schedule (same grammar, "
+        "time zone, season; ENABLED per environment.schedule_state). None: only make submit submits it.")
 
     @field_validator("secrets")
     @classmethod

@@ -8,6 +8,7 @@ from a service name to a boto3 client.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -42,7 +43,7 @@ def submit(aws, e: Environment, job: Job, size: int | None, now: dt.datetime) ->
     if job.parameter_sets and size != len(job.parameter_sets):
         raise JobError(f"{job.name} has {len(job.parameter_sets)} parameter sets, one child each: SIZE={size} "
                        "would not match them; leave SIZE out")
-    request = dict(jobName=f"{job.name}-{now:%Y%m%d-%H%M%S}", jobQueue=names.job_queue(e.name, job.capacity),
+    request = dict(jobName=f"{job.name}-{now:%Y%m%d-%H%M%S}", jobQueue=job.queue,
                    jobDefinition=job.definition, propagateTags=True,
                    tags={"Project": names.PROJECT, "Environment": e.name, "Job": job.name})
     if size > 1:
@@ -64,10 +65,12 @@ def _describe(aws, ids: list[str]) -> list[dict]:
     return out
 
 
-def submissions(aws, e: Environment, job: Job | None = None) -> list[dict]:
-    """Recent submissions of the environment's jobs (of one job), newest first, children left out."""
+def submissions(aws, e: Environment, job: Job | None = None, now: dt.datetime | None = None) -> list[dict]:
+    """Recent submissions of the environment's jobs (of one job), newest first, children left out: those
+    Batch lists, then older ones from the run history."""
+    now = now or dt.datetime.now(dt.UTC)
     batch, ids = aws("batch"), set()
-    prefixes = [f"{job.name}-*"] if job else [f"{j.name}-*" for j in e.jobs]
+    prefixes = [p for j in ([job] if job else e.jobs) for p in (f"{j.name}-*", j.scheduled_name)]
     for capacity in ("SPOT", "ON_DEMAND"):
         for prefix in prefixes:
             kwargs = {"jobQueue": names.job_queue(e.name, capacity), "filters": [{"name": "JOB_NAME", "values": [prefix]}]}
@@ -84,9 +87,43 @@ def submissions(aws, e: Environment, job: Job | None = None) -> list[dict]:
                 kwargs["nextToken"] = page["nextToken"]
     # JOB_NAME filters by prefix ("sim-*" would also find "sim-big-..."): keep each job's own.
     definitions = {job.definition} if job else {j.definition for j in e.jobs}
-    found = [d for d in _describe(aws, sorted(ids))
-             if d["jobDefinition"].rsplit("/", 1)[-1].rsplit(":", 1)[0] in definitions]
+    found = [d for d in _describe(aws, sorted(ids)) if _definition(d) in definitions]
+    known = {d["jobId"] for d in found}
+    found += [d for d in history(aws, e, now) if _definition(d) in definitions and d["jobId"] not in known]
     return sorted(found, key=lambda d: d.get("createdAt", 0), reverse=True)
+
+
+def _definition(d: dict) -> str:
+    return d["jobDefinition"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
+
+
+HISTORY_DAYS = 90  # how far back `make jobs` reads the run history
+
+
+def history(aws, e: Environment, now: dt.datetime) -> list[dict]:
+    """Each submission's latest state in the run history (alerts stack, JobHistoryRule), for those
+    Batch no longer lists: it keeps a finished job for at least 7 days only (AWS Batch user guide,
+    "Job states"). Marked `fromHistory`."""
+    logs, latest = aws("logs"), {}
+    kwargs = {"logGroupName": names.run_history_log_group(e.name),
+              "startTime": int((now - dt.timedelta(days=HISTORY_DAYS)).timestamp() * 1000)}
+    try:
+        while True:
+            page = logs.filter_log_events(**kwargs)
+            for event in page.get("events", []):
+                record = json.loads(event["message"])
+                detail = record.get("detail") or {}
+                if record.get("source") == "aws.batch" and "jobId" in detail and "jobDefinition" in detail:
+                    latest[detail["jobId"]] = max(latest.get(detail["jobId"], (0, {})), (event["timestamp"], detail),
+                                                  key=lambda x: x[0])
+            if not page.get("nextToken") or page["nextToken"] == kwargs.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "ResourceNotFoundException":
+            return []
+        raise
+    return [{**d, "fromHistory": True} for _, d in latest.values()]
 
 
 def counts(d: dict) -> dict[str, int]:
@@ -120,12 +157,35 @@ def table(rows: list[dict], now: dt.datetime, word: str) -> str:
         c = counts(d)
         total = sum(c.values())
         lines.append(f"{d['jobId']:36}  {d['status']:9}  {bar(c):22}  {c['SUCCEEDED'] + c['FAILED']:>4}/{total:<4}  "
-                     f"{c['FAILED']:>6}  {_elapsed(d, now):>8}  {d['jobName']}")
+                     f"{c['FAILED']:>6}  {_elapsed(d, now):>8}  {d['jobName']}"
+                     + ("  (run history: Batch has forgotten it)" if d.get("fromHistory") else ""))
     failed = [d["jobId"] for d in rows if counts(d)["FAILED"]]
     if failed:
         lines.append("")
         lines += [f"failures of {i}: make jobs ID={i} ENV={word}" for i in failed]
     return "\n".join(lines)
+
+
+def schedule_lines(aws, e: Environment, jobs: list[Job], now: dt.datetime) -> list[str]:
+    """One line per scheduled job: its schedule in words and, from the deployed schedule, its next submission."""
+    import zoneinfo
+
+    from wm.config.schedules import describe
+    from wm.operations.runs import next_run_words
+
+    lines, tz = [], zoneinfo.ZoneInfo(e.project.lab_timezone)
+    for j in (j for j in jobs if j.schedule):
+        try:
+            deployed = aws("scheduler").get_schedule(Name=names.job_schedule(e.name, j.name),
+                                                     GroupName=names.schedule_group(e.name))
+            when = next_run_words(deployed, j, now, tz, by_hand="make submit")
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            when = "none: its schedule is not deployed (make deploy)"
+        lines.append(f"{j.name} is submitted {describe(j.schedule.expression, j.schedule.timezone)} as "
+                     f"{j.scheduled_name}; next ({e.project.lab_timezone}): {when}")
+    return lines
 
 
 def one(aws, e: Environment, submission: str) -> tuple[dict, list[dict]]:

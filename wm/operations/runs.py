@@ -129,8 +129,8 @@ def status(aws, models: list[Model], cluster: str, lab_tz: str, now: dt.datetime
     return rows
 
 
-def next_run_words(s: dict, model: Model, now: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
-    """When the deployed schedule `s` starts the model next, in words a person acts on."""
+def next_run_words(s: dict, model: Model, now: dt.datetime, tz: zoneinfo.ZoneInfo, by_hand: str = "make run") -> str:
+    """When the deployed schedule `s` starts the model (or a job) next, in words a person acts on."""
     first, last = season(model.schedule.start_date, model.schedule.end_date, model.schedule.timezone)
     end = _aware(s.get("EndDate")) or last
     if end is not None and end <= now:
@@ -138,7 +138,7 @@ def next_run_words(s: dict, model: Model, now: dt.datetime, tz: zoneinfo.ZoneInf
     if s["State"] != "ENABLED":
         if model.state == "ENABLED":
             return "none: DISABLED in AWS though the configuration enables it (make deploy puts it back)"
-        return "none: DISABLED by configuration (make run starts it by hand)"
+        return f"none: DISABLED by configuration ({by_hand} starts it by hand)"
     runs = next_runs(s["ScheduleExpression"], s.get("ScheduleExpressionTimezone", "UTC"), now, 1,
                      start=_aware(s.get("StartDate")) or first, end=end)
     if not runs:

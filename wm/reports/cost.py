@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from wm.config.model import Environment, Model
+from wm.config.model import Environment, Job, Model
 from wm.config.schedules import count_runs, season
 
 GB_PER_MB = 1 / 1024
@@ -44,7 +44,7 @@ def run_cost(prices: dict, cpu: int, memory: int, capacity: str, minutes: float)
     return hours * (cpu / 1024 * rate["vcpu_hour"] + memory / 1024 * rate["gb_hour"] + prices["public_ipv4_hour"])
 
 
-def runs_per_month(model: Model, as_of: dt.date) -> float:
+def runs_per_month(model: Model | Job, as_of: dt.date) -> float:
     """The schedule's runs in the year from `as_of`, divided by 12 (season dates respected)."""
     s = model.schedule
     start = dt.datetime.combine(as_of, dt.time(), dt.UTC)
@@ -132,13 +132,14 @@ def report(prices: dict, e: Environment, as_of: dt.date, only: str | None = None
     extra = comparisons(prices, 1.0, runs)
     lines.append("the same workload on the older designs would add, per month:")
     lines += [f"  {name:70} {value:8.2f}" for name, value in extra.items()]
-    lines += job_lines(prices, e)
+    lines += job_lines(prices, e, as_of)
     return "\n".join(lines)
 
 
-def job_lines(prices: dict, e: Environment) -> list[str]:
-    """Per job, one submission at its limit: every child running every attempt to its timeout.
-    Jobs run only when submitted and the compute environments scale to zero, so nothing is monthly."""
+def job_lines(prices: dict, e: Environment, as_of: dt.date) -> list[str]:
+    """Per job, one submission at its limit: every child running every attempt to its timeout; and for
+    a scheduled job, a month of its submissions. The compute environments scale to zero, so a job
+    that is not submitted costs nothing."""
     if not e.jobs:
         return []
     lines = ["", "fan-out jobs (make submit), one submission at its limit: every child, every attempt, to its timeout:",
@@ -152,4 +153,15 @@ def job_lines(prices: dict, e: Environment) -> list[str]:
                      f"{spot:8.2f} {ondemand:10.2f}")
     lines.append("  (each with its public IPv4 address; a child that finishes sooner costs less; with nothing submitted "
                  "the batch stack costs nothing)")
+    scheduled = [j for j in e.jobs if j.schedule]
+    if scheduled:
+        lines += ["", "scheduled jobs, a month of submissions at that limit (schedule counted from "
+                  f"{as_of}, season respected, whatever the state):",
+                  f"  {'job':22} {'state':8} {'per month':>9} {'Spot':>8} {'on-demand':>10}"]
+        for j in scheduled:
+            n = runs_per_month(j, as_of)
+            tries = j.array_size * j.attempts * n
+            spot = tries * run_cost(prices, int(j.vcpus * 1024), j.memory, "FARGATE_SPOT", j.timeout_minutes)
+            ondemand = tries * run_cost(prices, int(j.vcpus * 1024), j.memory, "FARGATE", j.timeout_minutes)
+            lines.append(f"  {j.name:22} {j.state:8} {n:9.1f} {spot:8.2f} {ondemand:10.2f}")
     return lines
