@@ -147,6 +147,8 @@ def test_a_child_that_exits_non_zero_is_not_retried(deployed, aws):
     for c in children:
         assert c["status"] == "FAILED" and len(c["attempts"]) == 1, c
         assert c["attempts"][0]["container"]["exitCode"] == 4 and c["statusReason"] == "Essential container in task exited"
+    detail = make("jobs", f"ID={sub}", port=deployed)
+    assert f"{sub}:0: exit 4: Essential container in task exited (1 attempt)" in detail.stdout, detail.stdout
 
 
 def test_a_child_reclaimed_every_time_fails_after_the_jobs_attempts(deployed, aws):
@@ -156,6 +158,9 @@ def test_a_child_reclaimed_every_time_fails_after_the_jobs_attempts(deployed, aw
         assert c["status"] == "FAILED" and len(c["attempts"]) == JOB.attempts, c
         assert {a["statusReason"] for a in c["attempts"]} == {SPOT_INTERRUPTED} and c["statusReason"] == SPOT_INTERRUPTED
         assert not any("exitCode" in a["container"] for a in c["attempts"]), c["attempts"]
+    detail = make("jobs", f"ID={sub}", port=deployed)
+    tried = f"{JOB.attempts} attempt{'s' if JOB.attempts != 1 else ''}"
+    assert f"{sub}:1: no exit code: {SPOT_INTERRUPTED} ({tried})" in detail.stdout, detail.stdout
 
 
 def test_results_lists_what_is_under_the_submissions_prefix(deployed, aws, tmp_path):
