@@ -1,7 +1,8 @@
 """Fan-out jobs on the emulator: make deploy creates the batch and job stacks, make submit, make jobs
-(the submission advancing, children counted), make cancel, a failing child, make results. The
-emulator runs nothing (emulator/wm_emulator/batch.py): children move through their states on the
-clock, and the tests say so rather than wait for outputs that no container writes."""
+(the submission advancing, children counted), make cancel, a failing child, retries as the job
+definition's retry strategy decides them, make results. The emulator runs nothing
+(emulator/wm_emulator/batch.py): children move through their states on the clock, and the tests
+say so rather than wait for outputs that no container writes."""
 
 from __future__ import annotations
 
@@ -96,6 +97,70 @@ def test_failed_children_are_listed_with_their_exit_code_and_log(deployed, aws):
     assert detail.returncode == 0, detail.stderr
     assert f"{sub}:0: exit 3: Essential container in task exited" in detail.stdout
     assert f"{sub}:1: exit 3" in detail.stdout
+
+
+SPOT_INTERRUPTED = "Your Spot Task was interrupted."  # Fargate Spot's stopped reason (ECS developer guide)
+
+
+def rehearse(aws, suffix: str, size: int, **variables) -> tuple[str, list[dict]]:
+    """A submission whose children follow the emulator's overrides; once it stops: its ID and its children,
+    as DescribeJobs gives them, each with the states it was seen in (every poll, well within a state's 2 s)."""
+    batch = aws("batch")
+    sub = batch.submit_job(
+        jobName=f"{JOB.name}-{suffix}", jobQueue=names.job_queue("dev", JOB.capacity), jobDefinition=JOB.definition,
+        arrayProperties={"size": size},
+        containerOverrides={"environment": [{"name": k, "value": str(v)} for k, v in variables.items()]})["jobId"]
+    ids, seen = [f"{sub}:{i}" for i in range(size)], {}
+    deadline = time.monotonic() + 60 + 30 * JOB.attempts
+    while time.monotonic() < deadline:
+        children = batch.describe_jobs(jobs=ids)["jobs"]
+        for c in children:
+            states = seen.setdefault(c["jobId"], [])
+            if not states or states[-1] != c["status"]:
+                states.append(c["status"])
+        if batch.describe_jobs(jobs=[sub])["jobs"][0]["status"] in ("SUCCEEDED", "FAILED"):
+            break
+        time.sleep(0.5)
+    children = sorted(batch.describe_jobs(jobs=ids)["jobs"], key=lambda c: c["jobId"])
+    return sub, [{**c, "seen": seen.get(c["jobId"], [])} for c in children]
+
+
+def test_a_child_reclaimed_once_is_tried_again_and_succeeds(deployed, aws):
+    assert JOB.attempts > 1, f"{JOB.name} has attempts: {JOB.attempts}, so nothing would be retried"
+    sub, children = rehearse(aws, "reclaimed-once", 2, WM_EMULATOR_INTERRUPTED_ATTEMPTS=1)
+    assert aws("batch").describe_jobs(jobs=[sub])["jobs"][0]["status"] == "SUCCEEDED"
+    for c in children:
+        assert c["status"] == "SUCCEEDED" and len(c["attempts"]) == 2, c
+        first, second = c["attempts"]
+        assert first["statusReason"] == SPOT_INTERRUPTED and "exitCode" not in first["container"], first
+        assert second["container"]["exitCode"] == 0, second
+        assert first["startedAt"] <= first["stoppedAt"] <= second["startedAt"] <= second["stoppedAt"], c["attempts"]
+        # Back to RUNNABLE after the reclaimed attempt, then through its states again on the clock.
+        after = c["seen"][c["seen"].index("RUNNING") + 1:]
+        assert after == ["RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"], c["seen"]
+
+
+def test_a_child_that_exits_non_zero_is_not_retried(deployed, aws):
+    assert JOB.attempts > 1, f"{JOB.name} has attempts: {JOB.attempts}, so a retry could not show"
+    sub, children = rehearse(aws, "exits-4", 2, WM_EMULATOR_EXIT_CODE=4)
+    assert aws("batch").describe_jobs(jobs=[sub])["jobs"][0]["status"] == "FAILED"
+    for c in children:
+        assert c["status"] == "FAILED" and len(c["attempts"]) == 1, c
+        assert c["attempts"][0]["container"]["exitCode"] == 4 and c["statusReason"] == "Essential container in task exited"
+    detail = make("jobs", f"ID={sub}", port=deployed)
+    assert f"{sub}:0: exit 4: Essential container in task exited (1 attempt)" in detail.stdout, detail.stdout
+
+
+def test_a_child_reclaimed_every_time_fails_after_the_jobs_attempts(deployed, aws):
+    sub, children = rehearse(aws, "reclaimed-always", 2, WM_EMULATOR_INTERRUPTED_ATTEMPTS=JOB.attempts + 1)
+    assert aws("batch").describe_jobs(jobs=[sub])["jobs"][0]["status"] == "FAILED"
+    for c in children:
+        assert c["status"] == "FAILED" and len(c["attempts"]) == JOB.attempts, c
+        assert {a["statusReason"] for a in c["attempts"]} == {SPOT_INTERRUPTED} and c["statusReason"] == SPOT_INTERRUPTED
+        assert not any("exitCode" in a["container"] for a in c["attempts"]), c["attempts"]
+    detail = make("jobs", f"ID={sub}", port=deployed)
+    tried = f"{JOB.attempts} attempt{'s' if JOB.attempts != 1 else ''}"
+    assert f"{sub}:1: no exit code: {SPOT_INTERRUPTED} ({tried})" in detail.stdout, detail.stdout
 
 
 def test_results_lists_what_is_under_the_submissions_prefix(deployed, aws, tmp_path):

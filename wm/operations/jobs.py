@@ -209,11 +209,13 @@ def one(aws, e: Environment, submission: str) -> tuple[dict, list[dict]]:
 def failures(e: Environment, children: list[dict]) -> list[str]:
     lines = []
     for c in children:
-        attempt = (c.get("attempts") or [{}])[-1]
+        attempts = c.get("attempts") or []
+        attempt = (attempts or [{}])[-1]  # the last attempt decided
         code = attempt.get("container", {}).get("exitCode")
         stream = attempt.get("container", {}).get("logStreamName") or c.get("container", {}).get("logStreamName")
+        tried = f" ({len(attempts)} attempt{'s' if len(attempts) != 1 else ''})" if attempts else ""
         lines.append(f"{c['jobId']}: {'exit ' + str(code) if code is not None else 'no exit code'}: "
-                     f"{c.get('statusReason', '')}")
+                     f"{c.get('statusReason', '')}{tried}")
         if stream:
             lines.append(f"    its log: aws logs get-log-events --log-group-name {names.job_log_group(e.name)} "
                          f"--log-stream-name {stream}")
