@@ -179,7 +179,7 @@ endif
 submit: check-env $(BIN)/.installed ## Submit JOB of ENV (SIZE=<children>); prints its ID and what it can cost at most
 	@$(call aws_cmd,submit $(ENV) $(if $(JOB),--job $(JOB)) $(if $(SIZE),--size $(SIZE)))
 
-jobs: check-env $(BIN)/.installed ## Recent submissions with progress (JOB=); ID=<id>: its failed children
+jobs: check-env $(BIN)/.installed ## Next scheduled submissions, recent submissions with progress (JOB=); ID=<id>: its failed children
 	@$(call aws_cmd,jobs $(ENV) $(if $(JOB),--job $(JOB)) $(if $(ID),--id $(ID)))
 
 cancel: check-env $(BIN)/.installed ## Cancel submission ID of ENV
