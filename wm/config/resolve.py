@@ -345,20 +345,20 @@ def _ec2_fit(j: Job, settings: EnvironmentSpec, efile: str) -> list[Problem]:
     def larger(index: int, need: float) -> str:
         fits = [f for f, row in checks.INSTANCE_FAMILIES.items() if row[index] * (1024 * checks.EC2_MEMORY_SHARE
                                                                                  if index == 2 else 1) >= need]
-        return f"a family that fits it ({', '.join(fits)})" if fits else "no family here is that large"
+        return (f", or set batch_instance_family to a family that fits it ({', '.join(fits)})" if fits
+                else " (no family here is larger)")
 
     out = []
     if j.vcpus > vcpus:
         out.append(Problem(j.file, _field("job", "vcpus"), f"{j.vcpus:g} vCPUs per child; the largest {family} "
-                           f"instance ({size}) has {vcpus} ({setting}): ask for at most {vcpus}, or set "
-                           f"{larger(1, j.vcpus)}"))
+                           f"instance ({size}) has {vcpus} ({setting}): ask for at most {vcpus}{larger(1, j.vcpus)}"))
     if j.memory > memory:
         out.append(Problem(j.file, _field("job", "memory"), f"{j.memory} MiB per child; the largest {family} instance "
                            f"({size}) leaves {memory} MiB to jobs, 95% of its memory, the rest kept for the ECS agent "
-                           f"and the system ({setting}): ask for at most {memory}, or set {larger(2, j.memory)}"))
+                           f"and the system ({setting}): ask for at most {memory}{larger(2, j.memory)}"))
     if j.gpus and not gpus:
         out.append(Problem(j.file, _field("job", "gpus"), f"{j.gpus} GPUs per child; {family} instances have none "
-                           f"({setting}): set {larger(3, j.gpus)}, or gpus: 0"))
+                           f"({setting}): set gpus: 0{larger(3, j.gpus)}"))
     elif j.gpus > gpus:
         out.append(Problem(j.file, _field("job", "gpus"), f"{j.gpus} GPUs per child; the largest {family} instance "
                            f"({size}) has {gpus} ({setting}): ask for at most {gpus}"))
