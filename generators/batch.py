@@ -1,4 +1,4 @@
-"""batch: where an environment's fan-out jobs run (AWS Batch on Fargate), scaled to zero when idle.
+"""batch: where an environment's fan-out jobs run (AWS Batch on Fargate, and EC2 for EC2 jobs), scaled to zero when idle.
 
 Creates
 - SpotComputeEnvironment `weekly-models-<env>-fargate-spot` and OnDemandComputeEnvironment
@@ -7,6 +7,16 @@ Creates
   runs, so with no job there is no cost. Batch's own service-linked role manages them.
 - SpotQueue `weekly-models-<env>-spot` (Fargate Spot first, on-demand Fargate behind it) and
   OnDemandQueue `weekly-models-<env>-on-demand` (on-demand only).
+- Only when a job of the environment has `platform: EC2`, for children larger than Fargate
+  allows or with GPUs: Ec2SpotComputeEnvironment `weekly-models-<env>-ec2-spot` (EC2 Spot,
+  SPOT_PRICE_CAPACITY_OPTIMIZED, so no Spot Fleet role) and Ec2OnDemandComputeEnvironment
+  `weekly-models-<env>-ec2` (BEST_FIT_PROGRESSIVE), each of `batch_instance_family` (any size),
+  0 to `batch_max_vcpus` vCPUs, in the same subnets and security group; Ec2LaunchTemplate
+  `weekly-models-<env>-batch-ec2` (IMDSv2 only, hop limit 1 so no job reaches the instance
+  role; encrypted root volume); InstanceRole and InstanceProfile `weekly-models-<env>-batch-instance`:
+  what the ECS agent on a Batch instance calls, on this environment's Batch clusters only; and
+  Ec2SpotQueue `weekly-models-<env>-ec2-spot` (EC2 Spot, on-demand EC2 behind it) and
+  Ec2OnDemandQueue `weekly-models-<env>-ec2-on-demand`.
 - JobExecutionRole `weekly-models-<env>-job-execution`: what ECS uses to start a child: write
   to the jobs' log group, read the jobs' own SecureStrings (`/weekly-models/<env>/jobs/*`, never
   the models' tokens; kms:Decrypt only with a customer-managed key).
@@ -18,14 +28,15 @@ Creates
   job's own role may write only under `<job>/` (job stacks).
 
 Takes: SubnetIds and SecurityGroupId (network).
-Outputs: SpotQueueArn, OnDemandQueueArn, JobExecutionRoleArn, JobLogGroupName, ResultsBucketName.
+Outputs: SpotQueueArn, OnDemandQueueArn, JobExecutionRoleArn, JobLogGroupName, ResultsBucketName;
+with an EC2 job also Ec2SpotQueueArn, Ec2OnDemandQueueArn, InstanceRoleArn.
 """
 
 from __future__ import annotations
 
-from awacs import kms, logs, s3, ssm
+from awacs import ecs, kms, logs, s3, ssm
 from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import GetAtt, Output, Parameter, Ref, Sub, Tags, batch, iam
+from troposphere import GetAtt, Output, Parameter, Ref, Sub, Tags, batch, ec2, iam
 from troposphere import logs as tlogs
 from troposphere import s3 as ts3
 
@@ -123,9 +134,102 @@ def build(stack: Stack):
         ComputeEnvironmentOrder=[batch.ComputeEnvironmentOrder(ComputeEnvironment=Ref(ondemand), Order=1)],
         Tags=tags, Metadata=why("Jobs with capacity ON_DEMAND.")))
 
+    if any(j.platform == "EC2" for j in stack.env.jobs):
+        _ec2_capacity(t, env, settings, subnets, group, tags)
+
     t.add_output(Output("SpotQueueArn", Value=Ref(spot_queue), Description="Queue of capacity SPOT jobs"))
     t.add_output(Output("OnDemandQueueArn", Value=Ref(ondemand_queue), Description="Queue of capacity ON_DEMAND jobs"))
     t.add_output(Output("JobExecutionRoleArn", Value=GetAtt(execution, "Arn"), Description="Starts the children"))
     t.add_output(Output("JobLogGroupName", Value=Ref(log_group), Description="The children's logs"))
     t.add_output(Output("ResultsBucketName", Value=Ref(bucket), Description="Where jobs write their outputs"))
     return t
+
+
+def instance_statements(env: str) -> list[Statement]:
+    """What the ECS agent on a Batch instance calls (ECS developer guide, "Amazon ECS container instance
+    IAM role": the AmazonEC2ContainerServiceforEC2Role actions), on this environment's EC2 compute
+    environments' clusters only. Batch names each one's cluster `<compute environment>_Batch_<id>`
+    (its ecsClusterArn). Left out: ecr:* (jobs pull public images; a private ECR image would be the
+    execution role's to pull), ec2:DescribeTags and ecs:CreateCluster (Batch makes the cluster)."""
+    names = [naming.compute_environment(env, kind) for kind in ("ec2-spot", "ec2")]
+    clusters = [arn("ecs", f"cluster/{name}_Batch_*") for name in names]
+    instances = [arn("ecs", f"container-instance/{name}_Batch_*/*") for name in names]
+    return [
+        Statement(Sid="JoinTheBatchClusters", Effect=Allow, Resource=clusters, Action=[
+            ecs.RegisterContainerInstance, ecs.DeregisterContainerInstance, ecs.SubmitContainerStateChange,
+            ecs.SubmitTaskStateChange, ecs.SubmitAttachmentStateChanges]),
+        Statement(Sid="RunTheirTasks", Effect=Allow, Resource=instances, Action=[
+            ecs.Poll, ecs.StartTelemetrySession, ecs.UpdateContainerInstancesState]),
+        Statement(Sid="TagItselfOnRegistration", Effect=Allow, Resource=instances, Action=[ecs.TagResource],
+                  Condition=Condition(StringEquals({"ecs:CreateAction": "RegisterContainerInstance"}))),
+        # The Service Authorization Reference lists no resource type for ecs:DiscoverPollEndpoint: only "*".
+        Statement(Sid="FindTheEcsEndpoint", Effect=Allow, Resource=["*"], Action=[ecs.DiscoverPollEndpoint]),
+        Statement(Sid="WriteJobLogs", Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents],
+                  Resource=[arn("logs", f"log-group:{naming.job_log_group(env)}:*")]),
+    ]
+
+
+def _ec2_capacity(t, env: str, settings, subnets, group, tags: dict) -> None:
+    """EC2 Spot and on-demand EC2 of the environment's instance family, their launch template,
+    instance role and profile, and the two EC2 queues (only for an environment with an EC2 job)."""
+    family = settings.batch_instance_family
+    role = t.add_resource(iam.Role(
+        "InstanceRole", RoleName=naming.batch_instance_role_name(env),
+        Description=f"The ECS agent on weekly-models {env} Batch EC2 instances",
+        # EC2 documents no source condition for an instance role's trust (EC2 user guide, "IAM roles for Amazon EC2").
+        AssumeRolePolicyDocument=assume_role("ec2.amazonaws.com"),
+        Policies=[iam.Policy(PolicyName="ecs-agent", PolicyDocument=PolicyDocument(
+            Version="2012-10-17", Statement=instance_statements(env)))],
+        Tags=env_tags(env),
+        Metadata=why("Lets the ECS agent on a Batch EC2 instance join its cluster, run the children and log.")))
+    profile = t.add_resource(iam.InstanceProfile(
+        # The profile has its role's name, so the lint can tell which role a compute environment passes.
+        "InstanceProfile", InstanceProfileName=naming.batch_instance_role_name(env), Roles=[Ref(role)],
+        Metadata=why("Hands the instance role to the Batch EC2 instances.")))
+    template = t.add_resource(ec2.LaunchTemplate(
+        "Ec2LaunchTemplate", LaunchTemplateName=naming.batch_launch_template(env),
+        LaunchTemplateData=ec2.LaunchTemplateData(
+            # IMDSv2 only; hop limit 1: the token cannot reach a job's bridged container, so a job has
+            # its own role (the ECS credentials endpoint), never the instance's (EC2 user guide,
+            # "Configure the Instance Metadata Service options").
+            MetadataOptions=ec2.MetadataOptions(HttpEndpoint="enabled", HttpTokens="required",
+                                                HttpPutResponseHopLimit=1),
+            # /dev/xvda is the root volume of Batch's default ECS-optimized AMIs (AWS Batch user guide,
+            # "Use Amazon EC2 launch templates": its example encrypts that volume).
+            BlockDeviceMappings=[ec2.LaunchTemplateBlockDeviceMapping(DeviceName="/dev/xvda", Ebs=ec2.EBSBlockDevice(
+                Encrypted=True, VolumeType="gp3", DeleteOnTermination=True))]),
+        TagSpecifications=[ec2.TagSpecifications(ResourceType="launch-template",
+                                                     Tags=env_tags(env))],
+        Metadata=why("Every Batch EC2 instance: IMDSv2 only, an encrypted root volume.")))
+
+    def compute(logical: str, kind: str, strategy: str, name: str, what: str):
+        return t.add_resource(batch.ComputeEnvironment(
+            logical, ComputeEnvironmentName=naming.compute_environment(env, name), Type="MANAGED", State="ENABLED",
+            ComputeResources=batch.ComputeResources(
+                Type=kind, AllocationStrategy=strategy, MinvCpus=0, MaxvCpus=settings.batch_max_vcpus,
+                InstanceTypes=[family], InstanceRole=GetAtt(profile, "Arn"), Subnets=Ref(subnets),
+                SecurityGroupIds=[Ref(group)],
+                LaunchTemplate=batch.LaunchTemplateSpecification(LaunchTemplateId=Ref(template),
+                                                                 Version=GetAtt(template, "LatestVersionNumber")),
+                Tags={**tags, "Name": naming.compute_environment(env, name)}),
+            Tags=tags, Metadata=why(what)))
+
+    # "This role is required if the allocation strategy set to BEST_FIT or if the allocation strategy
+    # isn't specified" (AWS Batch API reference, ComputeResource, spotIamFleetRole): none here.
+    spot = compute("Ec2SpotComputeEnvironment", "SPOT", "SPOT_PRICE_CAPACITY_OPTIMIZED", "ec2-spot",
+                   f"Spare {family} instances for EC2 jobs, scaled to zero; a reclaimed child is retried.")
+    ondemand = compute("Ec2OnDemandComputeEnvironment", "EC2", "BEST_FIT_PROGRESSIVE", "ec2",
+                       f"On-demand {family} instances: behind EC2 Spot, alone in the EC2 on-demand queue.")
+    spot_queue = t.add_resource(batch.JobQueue(
+        "Ec2SpotQueue", JobQueueName=naming.job_queue(env, "SPOT", "EC2"), Priority=1, State="ENABLED",
+        ComputeEnvironmentOrder=[batch.ComputeEnvironmentOrder(ComputeEnvironment=Ref(spot), Order=1),
+                                 batch.ComputeEnvironmentOrder(ComputeEnvironment=Ref(ondemand), Order=2)],
+        Tags=tags, Metadata=why("EC2 jobs with capacity SPOT: EC2 Spot first, on-demand EC2 behind it.")))
+    ondemand_queue = t.add_resource(batch.JobQueue(
+        "Ec2OnDemandQueue", JobQueueName=naming.job_queue(env, "ON_DEMAND", "EC2"), Priority=1, State="ENABLED",
+        ComputeEnvironmentOrder=[batch.ComputeEnvironmentOrder(ComputeEnvironment=Ref(ondemand), Order=1)],
+        Tags=tags, Metadata=why("EC2 jobs with capacity ON_DEMAND.")))
+    t.add_output(Output("Ec2SpotQueueArn", Value=Ref(spot_queue), Description="Queue of capacity SPOT EC2 jobs"))
+    t.add_output(Output("Ec2OnDemandQueueArn", Value=Ref(ondemand_queue),
+                        Description="Queue of capacity ON_DEMAND EC2 jobs"))
+    t.add_output(Output("InstanceRoleArn", Value=GetAtt(role, "Arn"), Description="The Batch EC2 instances' role"))

@@ -151,6 +151,9 @@ def _service_statements() -> list:
               "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
               "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:TagRole",
               "iam:UntagRole", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"),
+        allow("InstanceProfiles", [arn("iam", f"instance-profile/{own}", region=False)],
+              "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile",
+              "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile"),
         # Only to the services that use this project's roles (what each resource type hands its role to).
         allow("PassRolesToTheirServices", roles, "iam:PassRole", Condition=Condition(StringEquals({
             "iam:PassedToService": sorted(set(PASSED_TO.values()))}))),
@@ -173,7 +176,8 @@ def _service_statements() -> list:
               "ec2:ReplaceRouteTableAssociation", "ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup",
               "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
               "ec2:UpdateSecurityGroupRuleDescriptionsEgress", "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
-              "ec2:CreateTags", "ec2:DeleteTags"),
+              "ec2:CreateTags", "ec2:DeleteTags", "ec2:CreateLaunchTemplate", "ec2:CreateLaunchTemplateVersion",
+              "ec2:DeleteLaunchTemplate"),
         allow("Containers", [arn("ecs", f"cluster/{own}"), arn("ecs", f"task-definition/{own}:*")],
               "ecs:CreateCluster", "ecs:DeleteCluster", "ecs:DescribeClusters", "ecs:UpdateCluster",
               "ecs:UpdateClusterSettings", "ecs:PutClusterCapacityProviders", "ecs:RegisterTaskDefinition",
@@ -236,6 +240,6 @@ def _service_statements() -> list:
               "sns:Unsubscribe", "chatbot:CreateSlackChannelConfiguration",
               "chatbot:DescribeSlackChannelConfigurations", "chatbot:TagResource", "chatbot:UntagResource",
               "chatbot:ListTagsForResource", "batch:DescribeComputeEnvironments", "batch:DescribeJobQueues",
-              "batch:DescribeJobDefinitions", "ec2:DescribeLaunchTemplateVersions", "s3:TagResource",
+              "batch:DescribeJobDefinitions", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeLaunchTemplates", "s3:TagResource",
               "s3:UntagResource", "s3:ListTagsForResource"),
     ]

@@ -1,11 +1,18 @@
+# NOTE FROM THE LEAD ENGINEER (read, then delete this comment block): Sceptre renders each stack from
+# its own sceptre_user_data only (wm/config/resolve.py from_user_data): the batch and iam stacks get
+# project + environment, NOT the jobs. So the batch template cannot decide "EC2 resources or not" from
+# stack.env.jobs: render the EC2 capacity from an environment setting instead (e.g.
+# environment.batch_ec2_instance_family, null = no EC2 capacity), and refuse at validation an EC2 job
+# in an environment without it. Check with `sceptre generate` / the emulator deploy, not only wm render.
 """job: one fan-out job (jobs/<name>.yaml): its AWS Batch job definition and its own role.
 
 Creates
 - JobRole `weekly-models-<env>-<job>-job-role`: what the job's code may do: read, write and
   list only under `<job>/` in the environment's results bucket, plus the job's own
   `task_permissions`.
-- JobDefinition `weekly-models-<env>-<job>-job`: Fargate, the job's image, command, vCPUs and
-  memory, plain variables (with RESULTS_URI = s3://<bucket>/<job>/ and, for parameter sets,
+- JobDefinition `weekly-models-<env>-<job>-job`: its platform (Fargate, or EC2 with GPUs when
+  `gpus` is set; it is submitted to its platform's queue of its capacity), the job's image,
+  command, vCPUs and memory, plain variables (with RESULTS_URI = s3://<bucket>/<job>/ and, for parameter sets,
   JOB_PARAMETER_SETS), secrets by Parameter Store name, awslogs in the jobs' log group, a
   timeout per attempt, and a retry strategy: a reclaimed Spot task or a lost host is tried
   again up to `attempts` times, the job's own exit (any code) is not.
@@ -110,23 +117,28 @@ def build(stack: Stack):
     if job.parameter_sets:
         variables.append(("JOB_PARAMETER_SETS", json.dumps([dict(p) for p in job.parameter_sets], sort_keys=True,
                                                            separators=(",", ":"))))
+    fargate = job.platform == "FARGATE"
     container = batch.ContainerProperties(
         Image=job.image,
         ResourceRequirements=[batch.ResourceRequirement(Type="VCPU", Value=f"{job.vcpus:g}"),
-                              batch.ResourceRequirement(Type="MEMORY", Value=str(job.memory))],
+                              batch.ResourceRequirement(Type="MEMORY", Value=str(job.memory)),
+                              *([batch.ResourceRequirement(Type="GPU", Value=str(job.gpus))] if job.gpus else [])],
         ExecutionRoleArn=Ref(execution), JobRoleArn=GetAtt(role, "Arn"),
         Environment=[batch.Environment(Name=k, Value=v) for k, v in sorted(variables, key=lambda kv: kv[0])],
         Secrets=[batch.Secret(Name=s, ValueFrom=arn("ssm", f"parameter{naming.job_secret_parameter(env, s)}"))
                  for s in job.secrets],
         LogConfiguration=batch.LogConfiguration(LogDriver="awslogs", Options={
             "awslogs-group": Ref(log_group), "awslogs-region": Region, "awslogs-stream-prefix": prefix}),
-        # Public subnets and no NAT gateway: a task needs a public IP to pull its image.
-        NetworkConfiguration=batch.NetworkConfiguration(AssignPublicIp="ENABLED"),
-        FargatePlatformConfiguration=batch.FargatePlatformConfiguration(PlatformVersion="LATEST"),
-        RuntimePlatform=batch.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
+        # Fargate only: jobs on EC2 "must not specify" a network configuration (Batch API reference,
+        # NetworkConfiguration); their instance has the public IP (generators/network.py). Public subnets
+        # and no NAT gateway: a Fargate task needs a public IP to pull its image.
+        **({"NetworkConfiguration": batch.NetworkConfiguration(AssignPublicIp="ENABLED"),
+            "FargatePlatformConfiguration": batch.FargatePlatformConfiguration(PlatformVersion="LATEST"),
+            "RuntimePlatform": batch.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64")}
+           if fargate else {}),
         **({"Command": list(job.command)} if job.command else {}))
     definition = t.add_resource(batch.JobDefinition(
-        "JobDefinition", JobDefinitionName=job.definition, Type="container", PlatformCapabilities=["FARGATE"],
+        "JobDefinition", JobDefinitionName=job.definition, Type="container", PlatformCapabilities=[job.platform],
         ContainerProperties=container, PropagateTags=True,
         Timeout=batch.Timeout(AttemptDurationSeconds=job.timeout_minutes * 60),
         RetryStrategy=batch.RetryStrategy(Attempts=job.attempts, EvaluateOnExit=[

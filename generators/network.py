@@ -2,8 +2,8 @@
 
 Creates a VPC with a public subnet in each of two availability zones, an internet
 gateway and its route (no NAT gateway: it would cost more than every model run
-together; tasks get a public IP instead), and a security group with no inbound rule
-and outbound HTTPS only. With `network.existing_vpc_id` set it creates only the
+together; tasks get a public IP instead, per run, or on launch for Batch EC2 instances when a
+job has `platform: EC2`), and a security group with no inbound rule and outbound HTTPS only. With `network.existing_vpc_id` set it creates only the
 security group, in that VPC.
 
 Takes: nothing from other stacks.
@@ -17,7 +17,7 @@ import ipaddress
 from troposphere import GetAtt, GetAZs, Join, Output, Ref, Select, Tags, ec2
 
 from wm.config.model import Stack
-from wm.render import env_tags, new_template, why
+from wm.render import checkov_skip, env_tags, new_template, why
 
 ZONES = 2
 
@@ -50,13 +50,21 @@ def build(stack: Stack):
             Metadata=why("Sends all non-local traffic to the internet gateway.")))
         blocks = list(ipaddress.ip_network(net.vpc_cidr).subnets(new_prefix=24))
         subnet_ids = []
+        # Batch's EC2 instances (an environment with an EC2 job) reach ECS and their images only with a
+        # public IP, and Batch takes it from the subnet, which it launches them in (AWS Batch user guide,
+        # "Compute resource networking": a public IP, an interface endpoint or NAT); tasks on Fargate ask
+        # for theirs per run (AssignPublicIp) either way. The security group lets nothing in.
+        on_launch = any(j.platform == "EC2" for j in stack.env.jobs)
         for i in range(ZONES):
             subnet = t.add_resource(ec2.Subnet(
                 f"PublicSubnet{i + 1}", VpcId=Ref(vpc), CidrBlock=str(blocks[i]),
-                AvailabilityZone=Select(i, GetAZs("")), MapPublicIpOnLaunch=False,
+                AvailabilityZone=Select(i, GetAZs("")), MapPublicIpOnLaunch=on_launch,
                 Tags=tags + Tags(Name=f"weekly-models-{env}-public-{i + 1}"),
-                Metadata=why(f"Public subnet in availability zone {i + 1} of {ZONES}; tasks ask for "
-                             "a public IP per run (AssignPublicIp) instead of on launch.")))
+                Metadata=why(f"Public subnet in availability zone {i + 1} of {ZONES}; " + (
+                    "Batch EC2 instances get a public IP on launch, tasks per run (AssignPublicIp)." if on_launch else
+                    "tasks ask for a public IP per run (AssignPublicIp) instead of on launch."))
+                | (checkov_skip(("CKV_AWS_130", "Batch EC2 instances need a public IP to reach ECS without a NAT "
+                                 "gateway; the egress-only security group lets nothing in.")) if on_launch else {})))
             t.add_resource(ec2.SubnetRouteTableAssociation(
                 f"PublicSubnet{i + 1}RouteTable", SubnetId=Ref(subnet), RouteTableId=Ref(table),
                 Metadata=why(f"Puts public subnet {i + 1} on the public route table.")))

@@ -3,6 +3,7 @@ rendered job and batch stacks must never lose (least privilege, scale to zero, r
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -51,7 +52,18 @@ def test_a_good_job_renders(root, capsys):
 
 BAD = [
     ({"vcpus": 3}, "vcpus", "is not a Fargate size; use one of"),
+    ({"vcpus": 32, "memory": 65536}, "vcpus", "larger than Fargate allows (16 vCPUs, 120 GiB) runs with platform: EC2"),
     ({"vcpus": 1, "memory": 1024}, "memory", "is not offered by Fargate with 1 vCPUs"),
+    ({"vcpus": 16, "memory": 262144}, "memory", "runs with platform: EC2"),
+    ({"gpus": 1}, "gpus", "Fargate has none; set platform: EC2"),
+    ({"platform": "GPU"}, "platform", "'FARGATE' or 'EC2'"),
+    ({"platform": "EC2", "vcpus": 0.5}, "vcpus", "a child on EC2 takes whole vCPUs"),
+    # dev's family is the default, c5 (largest: c5.24xlarge, 96 vCPUs, 192 GiB, no GPU).
+    ({"platform": "EC2", "vcpus": 97, "memory": 8192}, "vcpus", "the largest c5 instance (c5.24xlarge) has 96"),
+    ({"platform": "EC2", "vcpus": 8, "memory": 192 * 1024}, "memory",
+     f"leaves {int(192 * 1024 * 0.95)} MiB to jobs, 95% of its memory"),
+    ({"platform": "EC2", "vcpus": 8, "memory": 8192, "gpus": 1}, "gpus", "c5 instances have none"),
+    ({"platform": "EC2", "vcpus": 8, "memory": 8192, "gpus": -1}, "gpus", "greater than or equal to 0"),
     ({"array_size": 0}, "array_size", "greater than or equal to 1"),
     ({"array_size": 10001}, "array_size", "less than or equal to 10000"),
     ({"parameter_sets": [{"SEED": "1"}], "array_size": 2}, "array_size", "give array_size or parameter_sets, not both"),
@@ -90,6 +102,35 @@ def test_a_child_larger_than_the_compute_ceiling_is_refused(root, capsys):
     write(root, {**GOOD, "vcpus": 2, "memory": 4096})
     code, said = validate(root, capsys)
     assert code == 2 and "jobs/sweep.yaml: sceptre_user_data.job.vcpus: 2 vCPUs per child is more than" in said, said
+
+
+def set_environment(root: Path, **settings) -> None:
+    config = root / "config" / "dev" / "config.yaml"
+    lines = "".join(f"    {k}: {v}\n" for k, v in settings.items())
+    config.write_text(config.read_text().replace("    log_retention_days: 30\n", f"    log_retention_days: 30\n{lines}"))
+
+
+def test_an_unknown_instance_family_is_refused(root, capsys):
+    set_environment(root, batch_instance_family="c9x")
+    code, said = validate(root, capsys)
+    assert code == 2, said
+    assert "config/dev/config.yaml: sceptre_user_data.environment.batch_instance_family: 'c9x' is not an instance " \
+           "family this project knows; use one of c5" in said, said
+
+
+def test_a_gpu_child_fits_a_gpu_family_up_to_its_largest_size(root, capsys):
+    from wm.config.checks import INSTANCE_FAMILIES
+
+    family = next(f for f, (_, _, _, gpus) in INSTANCE_FAMILIES.items() if gpus)
+    size, vcpus, _, gpus = INSTANCE_FAMILIES[family]
+    set_environment(root, batch_instance_family=family)
+    write(root, {**GOOD, "platform": "EC2", "vcpus": vcpus, "memory": 8192, "gpus": gpus})
+    code, said = validate(root, capsys)
+    assert code == 0, said
+    write(root, {**GOOD, "platform": "EC2", "vcpus": vcpus, "memory": 8192, "gpus": gpus + 1})
+    code, said = validate(root, capsys)
+    assert code == 2 and f"jobs/sweep.yaml: sceptre_user_data.job.gpus: {gpus + 1} GPUs per child; the largest " \
+        f"{family} instance ({size}) has {gpus}" in said, said
 
 
 def test_jobs_need_the_batch_stack(root, capsys):
@@ -179,3 +220,142 @@ def test_the_jobs_execution_role_reads_the_jobs_secrets_only(env):
     (secrets,) = [s for s in statements if "ssm:GetParameters" in s["Action"]]
     assert [str(r) for r in secrets["Resource"]] == [
         f"!Sub arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{names.job_secret_parameter(env, '*')}"]
+
+
+# --- EC2 capacity: made only for EC2 jobs -----------------------------------------------------
+
+MAXIMAL = ROOT / "tests" / "fixtures" / "maximal"
+
+
+@functools.cache
+def maximal() -> tuple:
+    """The maximal fixture (an EC2 job with GPUs beside a Fargate job), resolved, and its templates."""
+    from generators import render
+    from wm.config import resolve
+
+    e = resolve.load(MAXIMAL, "dev", now=resolve.docs_moment(MAXIMAL), graph=False)
+    return e, {path: read_template(render(stack)) for path, stack in e.stacks.items()}
+
+
+EC2_TYPES = {"AWS::IAM::InstanceProfile", "AWS::EC2::LaunchTemplate"}
+
+
+def ec2_parts(t: dict) -> dict:
+    return {k: r for k, r in t["Resources"].items()
+            if r["Type"] in EC2_TYPES or k.startswith("Ec2") or k == "InstanceRole"}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_ec2_capacity_exists_exactly_when_a_job_uses_ec2(env):
+    """dev and prod (their example job is on Fargate today) have it only with an EC2 job; the maximal
+    fixture's EC2 job is checked below."""
+    wanted = any(j.platform == "EC2" for j in jobs_of(env))
+    t = template(env, f"{env}/batch")
+    assert bool(ec2_parts(t)) == wanted and any(o.startswith("Ec2") for o in t["Outputs"]) == wanted
+    network = template(env, f"{env}/network")
+    assert all(r["Properties"]["MapPublicIpOnLaunch"] is wanted for r in network["Resources"].values()
+               if r["Type"] == "AWS::EC2::Subnet")
+
+
+def test_an_ec2_job_brings_ec2_spot_then_on_demand_of_the_family_scaled_to_zero():
+    e, templates = maximal()
+    assert [j for j in e.jobs if j.platform == "EC2"], "the maximal fixture has an EC2 job"
+    t = templates["dev/batch"]
+    settings = e.settings
+    environments = {k: r["Properties"] for k, r in t["Resources"].items() if r["Type"] == "AWS::Batch::ComputeEnvironment"
+                    and r["Properties"]["ComputeResources"]["Type"] in ("SPOT", "EC2")}
+    assert {p["ComputeResources"]["Type"]: p["ComputeResources"]["AllocationStrategy"] for p in environments.values()} \
+        == {"SPOT": "SPOT_PRICE_CAPACITY_OPTIMIZED", "EC2": "BEST_FIT_PROGRESSIVE"}
+    for p in environments.values():
+        resources = p["ComputeResources"]
+        assert resources["MinvCpus"] == 0 and resources["MaxvCpus"] == settings.batch_max_vcpus
+        assert resources["InstanceTypes"] == [settings.batch_instance_family]
+        assert "SpotIamFleetRole" not in resources and "CapacityTags" not in resources  # wm/lint/permissions.py
+        assert str(resources["InstanceRole"]) == "!GetAtt InstanceProfile.Arn"
+        assert str(resources["SecurityGroupIds"][0]) == "!Ref SecurityGroupId"
+    queues = {r["Properties"]["JobQueueName"]: [str(o["ComputeEnvironment"]) for o in
+                                                 sorted(r["Properties"]["ComputeEnvironmentOrder"], key=lambda o: o["Order"])]
+              for r in t["Resources"].values() if r["Type"] == "AWS::Batch::JobQueue"}
+    assert queues[names.job_queue("dev", "SPOT", "EC2")] == ["!Ref Ec2SpotComputeEnvironment", "!Ref Ec2OnDemandComputeEnvironment"]
+    assert queues[names.job_queue("dev", "ON_DEMAND", "EC2")] == ["!Ref Ec2OnDemandComputeEnvironment"]
+    for j in e.jobs:  # every job's queue exists, of its platform
+        assert j.queue in queues and ("-ec2-" in j.queue) == (j.platform == "EC2")
+    data = t["Resources"]["Ec2LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required" and data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+    assert all(m["Ebs"]["Encrypted"] is True for m in data["BlockDeviceMappings"])
+    # Batch's instances take their public IP from the subnets (no NAT gateway).
+    network = templates["dev/network"]
+    assert all(r["Properties"]["MapPublicIpOnLaunch"] is True for r in network["Resources"].values()
+               if r["Type"] == "AWS::EC2::Subnet")
+    assert {"Ec2SpotQueueArn", "Ec2OnDemandQueueArn", "InstanceRoleArn"} <= set(t["Outputs"])
+
+
+def _policy_statements(t: dict):
+    for logical, r in t["Resources"].items():
+        for policy in r.get("Properties", {}).get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield logical, statement
+
+
+def test_no_policy_of_a_batch_or_job_stack_has_a_star_action():
+    e, templates = maximal()
+    every = {**{f"max/{k}": v for k, v in templates.items()},
+             **{f"{env}/{k}": read_template(text) for env in ("dev", "prod") for k, text in rendered(env).items()}}
+    checked = 0
+    for path, t in every.items():
+        if "/batch" not in path and "/jobs/" not in path:
+            continue
+        for logical, statement in _policy_statements(t):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if statement.get("Effect") == "Deny":
+                continue  # the bucket's TLS-only deny names every action on purpose
+            assert all("*" not in a for a in actions), (path, logical, statement)
+            checked += 1
+    assert checked > len(e.jobs)
+
+
+def test_the_instance_role_is_scoped_to_this_environments_batch_clusters_and_job_logs():
+    _, templates = maximal()
+    role = templates["dev/batch"]["Resources"]["InstanceRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": ["ec2.amazonaws.com"]}
+    assert "ManagedPolicyArns" not in role
+    clusters = {names.compute_environment("dev", kind) for kind in ("ec2-spot", "ec2")}
+    for statement in role["Policies"][0]["PolicyDocument"]["Statement"]:
+        resources = [str(r) for r in statement["Resource"]]
+        if resources == ["*"]:
+            # Only what the Service Authorization Reference lists without a resource type.
+            assert statement["Action"] == ["ecs:DiscoverPollEndpoint"], statement
+            continue
+        for r in resources:
+            assert any(f"/{c}_Batch_*" in r for c in clusters) or names.job_log_group("dev") in r, r
+
+
+def test_an_ec2_job_definition_is_ec2_only_with_its_gpus():
+    e, templates = maximal()
+    for j in e.jobs:
+        props = templates[f"dev/jobs/{j.name}"]["Resources"]["JobDefinition"]["Properties"]
+        container = props["ContainerProperties"]
+        assert props["PlatformCapabilities"] == [j.platform]
+        fargate_only = {"NetworkConfiguration", "FargatePlatformConfiguration", "RuntimePlatform"}
+        assert (fargate_only <= set(container)) == (j.platform == "FARGATE")
+        assert not (fargate_only & set(container)) or j.platform == "FARGATE"
+        requirements = {r["Type"]: r["Value"] for r in container["ResourceRequirements"]}
+        assert requirements.get("GPU") == (str(j.gpus) if j.gpus else None)
+    assert any(j.gpus for j in e.jobs), "the maximal fixture has a GPU job"
+
+
+def test_an_ec2_child_costs_its_share_of_the_largest_instance():
+    from wm.config.checks import INSTANCE_FAMILIES
+    from wm.reports import cost
+
+    e, _ = maximal()
+    (job,) = [j for j in e.jobs if j.platform == "EC2"]
+    prices = cost.load_prices(ROOT, e.region)
+    size, vcpus, memory, gpus = INSTANCE_FAMILIES[e.settings.batch_instance_family]
+    share = max(job.vcpus / vcpus, job.memory / (memory * 1024), job.gpus / gpus)
+    hourly = prices["ec2"]["on_demand_hour"][size]
+    assert cost.child_cost(prices, job, e.settings.batch_instance_family, False, 60) == pytest.approx(
+        share * (hourly + prices["public_ipv4_hour"]))
+    spot = cost.child_cost(prices, job, e.settings.batch_instance_family, True, 60)
+    assert spot == pytest.approx(share * (hourly * (1 - prices["ec2"]["spot_discount"]) + prices["public_ipv4_hour"]))
+    assert set(prices["ec2"]["on_demand_hour"]) == {row[0] for row in INSTANCE_FAMILIES.values()}

@@ -59,6 +59,10 @@ def test_the_check_covers_every_resource_type_the_generators_make(environments):
     assert {"AWS::Chatbot::SlackChannelConfiguration", "AWS::SNS::Subscription", "AWS::IAM::ManagedPolicy",
             "AWS::StepFunctions::StateMachine", "AWS::Logs::MetricFilter"} <= kinds
     assert sum(1 for e in environments for r in e.resources() if r.logical == "TaskRole") >= 1
+    # And an EC2 job's capacity: its compute environments, launch template and instance profile.
+    assert {"AWS::EC2::LaunchTemplate", "AWS::IAM::InstanceProfile"} <= kinds
+    assert any(r.type == "AWS::Batch::ComputeEnvironment" and r.properties["ComputeResources"]["Type"] == "SPOT"
+               for e in environments for r in e.resources())
 
 
 @pytest.mark.parametrize("action,where", [
@@ -66,6 +70,7 @@ def test_the_check_covers_every_resource_type_the_generators_make(environments):
     ("iam:ListAttachedRolePolicies", None), ("sqs:GetQueueUrl", None), ("sqs:ListQueueTags", None),
     ("ec2:DescribeVpcAttribute", None), ("cloudwatch:ListTagsForResource", None),
     ("iam:CreateServiceLinkedRole", None), ("iam:PassRole", None), ("states:CreateStateMachine", None),
+    ("iam:AddRoleToInstanceProfile", None), ("ec2:CreateLaunchTemplate", None), ("ec2:DescribeLaunchTemplates", None),
 ])
 def test_a_permission_taken_out_of_the_service_role_fails_the_check(role, environments, action, where):
     findings = [str(f) for f in check(without(role, action, where), environments).findings]
@@ -93,6 +98,21 @@ def test_pass_role_only_towards_the_services_that_use_the_roles(role, environmen
                 st["Condition"]["StringEquals"]["iam:PassedToService"] = ["ecs-tasks.amazonaws.com"]
     findings = [str(f) for f in check(changed, environments).findings]
     assert any("iam:PassRole" in f and "iam:PassedToService=scheduler.amazonaws.com" in f for f in findings)
+
+
+def test_an_ec2_compute_environment_passes_its_instance_role_to_ec2_only(role, environments):
+    """The compute environment's instance profile carries the role of its name; passing that role to
+    EC2 is what creating the compute environment asks of the service role."""
+    changed = copy.deepcopy(role)
+    for policy in changed.properties["Policies"]:
+        for st in policy["PolicyDocument"]["Statement"]:
+            if st.get("Sid") == "PassRolesToTheirServices":
+                services = st["Condition"]["StringEquals"]["iam:PassedToService"]
+                st["Condition"]["StringEquals"]["iam:PassedToService"] = [s for s in services if s != "ec2.amazonaws.com"]
+    findings = [str(f) for f in check(changed, environments).findings]
+    assert any("(AWS::Batch::ComputeEnvironment)" in f and "Iam:PassRole on arn:aws:iam::123456789012:role/"
+               "weekly-models-dev-batch-instance, iam:PassedToService=ec2.amazonaws.com" in f for f in findings), findings
+    assert any("(AWS::IAM::InstanceProfile)" in f and "iam:PassRole" in f for f in findings)
 
 
 def test_a_grant_no_handler_needs_fails(role, environments):

@@ -343,12 +343,15 @@ def cmd_submit(args) -> None:
         sub = jobs.submit(_boto, e, job, args.size, dt.datetime.now(dt.UTC))
     except jobs.JobError as err:
         raise Failure(str(err), 1) from None
-    most = jobs.most_cost(load_prices(ROOT, e.region), job, sub["size"])
+    most = jobs.most_cost(load_prices(ROOT, e.region), e, job, sub["size"])
     print(f"submitted {sub['name']}: {sub['id']} ({sub['size']} child{'ren' * (sub['size'] > 1)}, "
-          f"{job.vcpus:g} vCPU and {job.memory} MiB each, capacity {job.capacity})")
+          f"{job.vcpus:g} vCPU and {job.memory} MiB each{f', {job.gpus} GPUs' if job.gpus else ''}, capacity "
+          f"{job.capacity}{' on EC2' if job.platform == 'EC2' else ''})")
+    where = (f"on-demand EC2 prices ({e.settings.batch_instance_family})" if job.platform == "EC2"
+             else "on-demand Fargate prices")
     print(f"at most ${most:.2f}: every child's {job.attempts} attempt{'s' * (job.attempts > 1)} running its "
-          f"{job.timeout_minutes}-minute timeout after a {jobs.PULL_MINUTES}-minute image pull, at on-demand Fargate "
-          f"prices (prices/{e.region}.json)")
+          f"{job.timeout_minutes}-minute timeout after a {jobs.PULL_MINUTES}-minute image pull, at {where} "
+          f"(prices/{e.region}.json)")
     print(f"follow it: make jobs ENV={args.env} (make jobs ENV={args.env} ID={sub['id']} for its failures)")
     if args.env == "local":
         print("(the emulator runs nothing: the children advance through their states on the clock)")

@@ -25,6 +25,41 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
 
+# EC2 instance families a job with `platform: EC2` may run on, and the largest size of each:
+# (size, vCPUs, memory GiB, GPUs). "You can specify instance families to launch any instance type
+# within those families (for example, c5 or p3)" (AWS Batch API reference, ComputeResource,
+# instanceTypes), so a child fits when it fits this size. From the Amazon EC2 Instance Types guide, "Specifications" (compute optimized,
+# general purpose, memory optimized, accelerated computing); the largest size of each is larger
+# than or as large as every other size in vCPUs, memory and GPUs.
+INSTANCE_FAMILIES: dict[str, tuple[str, int, int, int]] = {
+    "c5": ("c5.24xlarge", 96, 192, 0),
+    "c6i": ("c6i.32xlarge", 128, 256, 0),
+    "m5": ("m5.24xlarge", 96, 384, 0),
+    "m6i": ("m6i.32xlarge", 128, 512, 0),
+    "r5": ("r5.24xlarge", 96, 768, 0),
+    "g4dn": ("g4dn.metal", 96, 384, 8),
+    "g5": ("g5.48xlarge", 192, 768, 8),
+    "p3": ("p3.16xlarge", 64, 488, 8),
+}
+# What a job may ask of an instance's memory: the ECS agent registers less than is installed
+# (kernel and platform overhead: an m4.large's 8192 MiB registers as 7985) and the Batch AMI
+# reserves 32 MiB more for the agent; AWS recommends a 5% buffer (AWS Batch user guide,
+# "Compute resource memory management" and "Reserve system memory").
+EC2_MEMORY_SHARE = 0.95
+
+
+def ec2_memory_limit(family: str) -> int:
+    """MiB of memory one child may ask for on the largest instance of `family`."""
+    return int(INSTANCE_FAMILIES[family][2] * 1024 * EC2_MEMORY_SHARE)
+
+
+def instance_family(family: str) -> str | None:
+    if family not in INSTANCE_FAMILIES:
+        return (f"{family!r} is not an instance family this project knows; use one of "
+                f"{', '.join(INSTANCE_FAMILIES)} (wm/config/checks.py INSTANCE_FAMILIES)")
+    return None
+
+
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
                       731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)

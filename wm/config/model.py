@@ -71,14 +71,16 @@ class Model:
 
 @dataclass(frozen=True)
 class Job:
-    """One fan-out job as an environment deploys it (jobs/<name>.yaml): AWS Batch on Fargate."""
+    """One fan-out job as an environment deploys it (jobs/<name>.yaml): AWS Batch on Fargate or EC2."""
     name: str
     env: str
     image: str
     command: tuple[str, ...]
+    platform: str                            # FARGATE or EC2 (instances of environment.batch_instance_family)
     vcpus: float
     memory: int
-    capacity: str                            # SPOT (Fargate Spot, on-demand behind it) or ON_DEMAND
+    gpus: int                                # EC2 only
+    capacity: str                            # SPOT (the platform's Spot capacity, on-demand behind it) or ON_DEMAND
     array_size: int                          # children per submission (1: a single job)
     parameter_sets: tuple[tuple[tuple[str, str], ...], ...]
     attempts: int
@@ -97,10 +99,6 @@ class Job:
         return names.job_definition(self.env, self.name)
 
     @property
-    def queue(self) -> str:
-        return names.job_queue(self.env, self.capacity)
-
-    @property
     def scheduled_name(self) -> str:
         """The name of every submission its schedule makes (make submit's carry a timestamp instead)."""
         return names.scheduled_submission(self.name)
@@ -108,6 +106,11 @@ class Job:
     @property
     def file(self) -> str:
         return f"jobs/{self.name}.yaml"
+
+    @property
+    def queue(self) -> str:
+        """The job queue it is submitted to: its platform's queue of its capacity."""
+        return names.job_queue(self.env, self.capacity, self.platform)
 
 
 @dataclass(frozen=True)

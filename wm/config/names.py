@@ -149,9 +149,11 @@ def job_definition(env: str, job: str) -> str:
     return f"{env_prefix(env)}-{slug(job)}-job"
 
 
-def job_queue(env: str, capacity: str) -> str:
-    """SPOT: Fargate Spot first, on-demand Fargate behind it; ON_DEMAND: on-demand only."""
-    return f"{env_prefix(env)}-{'spot' if capacity == 'SPOT' else 'on-demand'}"
+def job_queue(env: str, capacity: str, platform: str = "FARGATE") -> str:
+    """SPOT: the platform's Spot capacity first, its on-demand capacity behind it; ON_DEMAND: on-demand
+    only. FARGATE queues keep their first names; EC2 queues are weekly-models-<env>-ec2-<capacity>."""
+    kind = "spot" if capacity == "SPOT" else "on-demand"
+    return f"{env_prefix(env)}-{kind}" if platform == "FARGATE" else f"{env_prefix(env)}-ec2-{kind}"
 
 
 def compute_environment(env: str, kind: str) -> str:
@@ -179,6 +181,15 @@ def results_bucket(env: str, account: str) -> str:
 
 def job_role_name(env: str, job: str) -> str:
     return f"{job_definition(env, job)}-role"
+
+
+def batch_instance_role_name(env: str) -> str:
+    """The EC2 instances' role, and its instance profile of the same name."""
+    return f"{env_prefix(env)}-batch-instance"
+
+
+def batch_launch_template(env: str) -> str:
+    return f"{env_prefix(env)}-batch-ec2"
 
 
 def batch_execution_role_name(env: str) -> str:

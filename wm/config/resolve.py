@@ -53,7 +53,8 @@ def _section(data: dict, rel: str, section: str, problems: list[Problem]):
     if not isinstance(user, dict):
         problems.append(Problem(rel, "sceptre_user_data", "must be a mapping"))
         return None
-    for key in sorted(set(user) - {section, "stack"}, key=str):
+    # stack and project_path: which stack Sceptre renders and the project it reads (config/config.yaml).
+    for key in sorted(set(user) - {section, "stack", "project_path"}, key=str):
         problems.append(Problem(rel, f"sceptre_user_data.{key}", f"unknown section; this file holds only {section}"))
     return user.get(section)
 
@@ -300,15 +301,23 @@ def _job(env: str, name: str, spec: JobSpec, settings: EnvironmentSpec | None, n
     for var, value in spec.variables.items():
         problems += _variable_problems(env, var, value, Source(jfile, _field("job", "variables", var)), spec.secrets,
                                        "job")
-    if spec.vcpus not in JOB_VCPUS:
+    larger = "; a child larger than Fargate allows (16 vCPUs, 120 GiB) runs with platform: EC2"
+    if spec.platform == "EC2":
+        if spec.vcpus != int(spec.vcpus) or spec.vcpus < 1:
+            problems.append(Problem(jfile, _field("job", "vcpus"), f"{spec.vcpus:g} vCPUs: a child on EC2 takes whole "
+                                    f"vCPUs; use {max(1, int(spec.vcpus))} or more"))
+    elif spec.vcpus not in JOB_VCPUS:
         problems.append(Problem(jfile, _field("job", "vcpus"), f"{spec.vcpus} vCPUs is not a Fargate size; use one of "
-                                f"{', '.join(f'{v:g}' for v in JOB_VCPUS)} (jobs run on Fargate; nothing larger than "
-                                "16 vCPUs and 120 GiB runs here yet)"))
+                                f"{', '.join(f'{v:g}' for v in JOB_VCPUS)}{larger}"))
     else:
         problem = checks.fargate_size(JOB_VCPUS[spec.vcpus], spec.memory)
         if problem:
             problems.append(Problem(jfile, _field("job", "memory"),
-                                    problem.replace(f"cpu {JOB_VCPUS[spec.vcpus]}", f"{spec.vcpus:g} vCPUs")))
+                                    problem.replace(f"cpu {JOB_VCPUS[spec.vcpus]}", f"{spec.vcpus:g} vCPUs") + larger))
+    if spec.platform == "FARGATE" and spec.gpus:
+        problems.append(Problem(jfile, _field("job", "gpus"), f"{spec.gpus} GPUs: Fargate has none; set platform: EC2 "
+                                "and an environment.batch_instance_family with GPUs (" + ", ".join(
+                                    f for f, (_, _, _, g) in checks.INSTANCE_FAMILIES.items() if g) + ")"))
     if spec.parameter_sets and "array_size" in spec.model_fields_set:
         problems.append(Problem(jfile, _field("job", "array_size"), "give array_size or parameter_sets, not both: "
                                 "with parameter_sets there is one child per set"))
@@ -342,12 +351,43 @@ def _job(env: str, name: str, spec: JobSpec, settings: EnvironmentSpec | None, n
             "DISABLED", Source(DEFAULT, "EnvironmentSpec.schedule_state"))
         window = schedules.season_window(s.start_date, s.end_date, s.timezone, now)
         scheduled = dict(schedule=s, configured_state=state, state=window.state(state), season=window)
-    return Job(name=name, env=env, image=spec.image, command=spec.command, vcpus=float(spec.vcpus), memory=spec.memory,
-               capacity=spec.capacity, array_size=size,
+    return Job(name=name, env=env, image=spec.image, command=spec.command, platform=spec.platform,
+               vcpus=float(spec.vcpus), memory=spec.memory, gpus=spec.gpus, capacity=spec.capacity, array_size=size,
                parameter_sets=tuple(tuple(sorted(p.items())) for p in spec.parameter_sets),
                attempts=spec.attempts, timeout_minutes=spec.timeout_minutes,
                variables=tuple(sorted(spec.variables.items())), secrets=tuple(sorted(spec.secrets)),
                task_permissions=spec.task_permissions, sources=sources, **scheduled)
+
+
+def _ec2_fit(j: Job, settings: EnvironmentSpec, efile: str) -> list[Problem]:
+    """An EC2 job's child against the largest instance of the environment's family: a child no
+    instance can hold stays RUNNABLE for ever on AWS, so it is refused here."""
+    family = settings.batch_instance_family
+    size, vcpus, _, gpus = checks.INSTANCE_FAMILIES[family]
+    memory = checks.ec2_memory_limit(family)
+    setting = f"{efile}: sceptre_user_data.environment.batch_instance_family: {family}"
+
+    def larger(index: int, need: float) -> str:
+        fits = [f for f, row in checks.INSTANCE_FAMILIES.items() if row[index] * (1024 * checks.EC2_MEMORY_SHARE
+                                                                                 if index == 2 else 1) >= need]
+        return (f", or set batch_instance_family to a family that fits it ({', '.join(fits)})" if fits
+                else " (no family here is larger)")
+
+    out = []
+    if j.vcpus > vcpus:
+        out.append(Problem(j.file, _field("job", "vcpus"), f"{j.vcpus:g} vCPUs per child; the largest {family} "
+                           f"instance ({size}) has {vcpus} ({setting}): ask for at most {vcpus}{larger(1, j.vcpus)}"))
+    if j.memory > memory:
+        out.append(Problem(j.file, _field("job", "memory"), f"{j.memory} MiB per child; the largest {family} instance "
+                           f"({size}) leaves {memory} MiB to jobs, 95% of its memory, the rest kept for the ECS agent "
+                           f"and the system ({setting}): ask for at most {memory}{larger(2, j.memory)}"))
+    if j.gpus and not gpus:
+        out.append(Problem(j.file, _field("job", "gpus"), f"{j.gpus} GPUs per child; {family} instances have none "
+                           f"({setting}): set gpus: 0{larger(3, j.gpus)}"))
+    elif j.gpus > gpus:
+        out.append(Problem(j.file, _field("job", "gpus"), f"{j.gpus} GPUs per child; the largest {family} instance "
+                           f"({size}) has {gpus} ({setting}): ask for at most {gpus}"))
+    return out
 
 
 def _environment_problems(env: str, settings: EnvironmentSpec) -> list[Problem]:
@@ -445,6 +485,8 @@ def _resolve(env: str, root: Path, region: str, sections: dict, model_sections: 
                 problems.append(Problem(j.file, _field("job", "vcpus"), f"{j.vcpus:g} vCPUs per child is more than the "
                                         f"compute environments ever run at once ({efile}: sceptre_user_data.environment."
                                         f"batch_max_vcpus: {settings.batch_max_vcpus}), so no child would ever start"))
+            if j.platform == "EC2":
+                problems += _ec2_fit(j, settings, efile)
     if job_sections and "batch" not in stack_kinds:
         problems.append(Problem(f"config/{env}/batch.yaml", "(file)", "is missing: jobs/ declares jobs, and they run "
                                 "on the environment's batch stack (copy config/dev/batch.yaml)"))
@@ -502,17 +544,24 @@ def load(root: Path, env: str, now: dt.datetime | None = None, graph: bool = Tru
         if not files and not any(p.file.startswith("models/") for p in problems):
             problems.append(Problem("models/", "(file)", "no model is declared; add models/<name>.yaml "
                                     "(README: Add a model)"))
-        for path in model_files(root, env, problems, "jobs"):
-            rel = f"jobs/{path.name}"
-            data, found = _read(path, rel, problems)
-            problems += found
-            job_sections[path.stem] = UNREADABLE if data is None else _section(data, rel, "job", problems)
+        job_sections = _job_sections(root, env, problems)
     e = _resolve(env, root, region, sections, model_sections, stack_kinds, now, True, problems, job_sections)
     if [p for p in problems if not p.warning]:
         raise ConfigError(problems)
     if graph:
         e.inputs, e.batches = sceptre_graph(root, env, e)
     return e
+
+
+def _job_sections(root: Path, env: str, problems: list[Problem]) -> dict[str, object]:
+    """Each job file's section (UNREADABLE for a file that cannot be read), by job name."""
+    out: dict[str, object] = {}
+    for path in model_files(root, env, problems, "jobs"):
+        rel = f"jobs/{path.name}"
+        data, found = _read(path, rel, problems)
+        problems += found
+        out[path.stem] = UNREADABLE if data is None else _section(data, rel, "job", problems)
+    return out
 
 
 def _read(path: Path, rel: str, problems: list[Problem]) -> tuple[dict | None, list[Problem]]:
@@ -556,11 +605,19 @@ def from_user_data(kind: str, user_data: dict, now: dt.datetime | None = None) -
     if wanted != kind:
         raise ConfigError([Problem(f"config/{path}.yaml", "template.path", f"builds a {kind} stack, but {path} is "
                                    f"a {wanted} stack; use template path {TEMPLATES.get(wanted, '?')}")])
-    for key in sorted(set(user_data) - {"project", "environment", "model", "job", "deployer", "stack"}):
+    for key in sorted(set(user_data) - {"project", "environment", "model", "job", "deployer", "stack", "project_path"}):
         problems.append(Problem(f"config/{path}.yaml", f"sceptre_user_data.{key}", "unknown section"))
     kinds = (*SHARED_KINDS, *OPTIONAL_KINDS) if env != ACCOUNT else ()
+    jobs = {job: user_data.get("job")} if job else {}
+    if kind in SHARED_KINDS or kind in OPTIONAL_KINDS:
+        # A shared stack's shape follows the environment's jobs (the EC2 capacity exists only for EC2
+        # jobs), which no stack's sceptre_user_data holds: they are read from the project Sceptre
+        # names (config/config.yaml: project_path), as `load` reads them.
+        root = user_data.get("project_path")
+        if root:
+            jobs = _job_sections(Path(root), env, problems)
     e = _resolve(env, Path("."), "", user_data, {model: user_data.get("model")} if model else {},
-                 kinds, now, False, problems, {job: user_data.get("job")} if job else {})
+                 kinds, now, False, problems, jobs)
     if [p for p in problems if not p.warning]:
         raise ConfigError(problems)
     return e.stacks[path]

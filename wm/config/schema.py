@@ -274,8 +274,18 @@ class EnvironmentSpec(_Strict):
         "scales to zero when idle).")
     results_retention_days: StrictInt = Field(
         90, ge=1, description="Days the results bucket keeps a job's outputs.")
+    batch_instance_family: str = Field(
+        "c5", description="EC2 instance family of the EC2 compute environments, made only when a job has "
+        "platform: EC2 (Batch launches any size of it, up to batch_max_vcpus in all): "
+        f"{', '.join(checks.INSTANCE_FAMILIES)}.")
 
     _kms = field_validator("secrets_kms_key_arn", "logs_kms_key_arn")(_kms_key)
+
+    @field_validator("batch_instance_family")
+    @classmethod
+    def _family(cls, v):
+        _check(checks.instance_family(v))
+        return v
 
     @field_validator("log_retention_days")
     @classmethod
@@ -293,8 +303,14 @@ class JobSpec(_Strict):
     """jobs/<name>.yaml, sceptre_user_data.job: one fan-out job, the same in every environment."""
     image: str = Field(description="Docker image with a version tag (or digest), e.g. public.ecr.aws/docker/library/python:3.12-slim.")
     command: tuple[str, ...] = Field((), description="The container's command, one word per item (none: the image's own).")
-    vcpus: StrictFloat | StrictInt = Field(1, description="vCPUs of each child: 0.25, 0.5, 1, 2, 4, 8 or 16.")
-    memory: StrictInt = Field(2048, description="Memory of each child, MiB; a size Fargate offers for the vCPUs.")
+    platform: Literal["FARGATE", "EC2"] = Field(
+        "FARGATE", description="FARGATE, or EC2: instances of environment.batch_instance_family, for a child "
+        "larger than Fargate allows (16 vCPUs, 120 GiB) or one with GPUs.")
+    vcpus: StrictFloat | StrictInt = Field(1, description="vCPUs of each child: on FARGATE 0.25, 0.5, 1, 2, 4, 8 "
+                                           "or 16; on EC2 a whole number up to the family's largest size.")
+    memory: StrictInt = Field(2048, description="Memory of each child, MiB; on FARGATE a size Fargate offers for "
+                              "the vCPUs, on EC2 up to 95% of the family's largest size.")
+    gpus: StrictInt = Field(0, ge=0, description="GPUs of each child (EC2 on a family with GPUs only).")
     variables: dict[str, str] = Field(default_factory=dict, description="Plain environment variables.")
     secrets: tuple[str, ...] = Field((), description="Secret names read from Parameter Store, as a model's.")
     array_size: StrictInt = Field(1, ge=1, le=10000, description="Children per submission (1: a single job; "
@@ -306,7 +322,7 @@ class JobSpec(_Strict):
                                 "retried, the job's own non-zero exit is not.")
     timeout_minutes: StrictInt = Field(240, ge=1, le=14 * 24 * 60, description="Limit of one attempt, in minutes.")
     capacity: Literal["SPOT", "ON_DEMAND"] = Field(
-        "SPOT", description="SPOT (Fargate Spot, on-demand Fargate behind it in the queue) or ON_DEMAND.")
+        "SPOT", description="SPOT (Spot capacity of the platform, on-demand behind it in the queue) or ON_DEMAND.")
     task_permissions: tuple[PermissionSpec, ...] = Field(
         (), description="AWS permissions of the job's own code, beyond writing under its results prefix.")
     schedule: ScheduleSpec | None = Field(

@@ -64,6 +64,10 @@ def _policy_arn(p, c):
     return c.arn("iam", f"policy{p.get('Path', '/')}{_name('ManagedPolicyName')(p, c)}", regional=False)
 
 
+def _profile_arn(p, c):
+    return c.arn("iam", f"instance-profile{p.get('Path', '/')}{_name('InstanceProfileName')(p, c)}", regional=False)
+
+
 def _topic_arn(p, c):
     return c.arn("sns", _name("TopicName")(p, c))
 
@@ -97,6 +101,7 @@ def _none(p, c):
 KINDS: dict[str, Kind] = {
     "AWS::IAM::Role": Kind(_name("RoleName"), {"Arn": _role_arn, "RoleId": lambda p, c: c.made_up("AROA")}, _role_arn),
     "AWS::IAM::ManagedPolicy": Kind(_policy_arn, {"PolicyArn": _policy_arn}, _policy_arn),
+    "AWS::IAM::InstanceProfile": Kind(_name("InstanceProfileName"), {"Arn": _profile_arn}, _profile_arn),
     "AWS::IAM::OIDCProvider": Kind(
         lambda p, c: c.arn("iam", f"oidc-provider/{p['Url'].removeprefix('https://')}", regional=False),
         {"Arn": lambda p, c: c.arn("iam", f"oidc-provider/{p['Url'].removeprefix('https://')}", regional=False)},
@@ -159,6 +164,9 @@ KINDS: dict[str, Kind] = {
     "AWS::EC2::InternetGateway": _ec2("igw", "internet-gateway", InternetGatewayId=None),
     "AWS::EC2::RouteTable": _ec2("rtb", "route-table", RouteTableId=None),
     "AWS::EC2::SecurityGroup": _ec2("sg", "security-group", GroupId=None),
+    # Ref is the launch template's ID; a new template's first version is 1.
+    "AWS::EC2::LaunchTemplate": _ec2("lt", "launch-template", LaunchTemplateId=None,
+                                     LatestVersionNumber=lambda p, c: "1", DefaultVersionNumber=lambda p, c: "1"),
     "AWS::EC2::VPCGatewayAttachment": Kind(lambda p, c: c.made_up("attach"), {}, _none),
     "AWS::EC2::Route": Kind(lambda p, c: c.made_up("route"), {}, _none),
     "AWS::EC2::SubnetRouteTableAssociation": Kind(lambda p, c: c.made_up("rtbassoc"), {}, _none),

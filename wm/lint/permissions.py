@@ -40,6 +40,11 @@ PASSED_TO = {
     # The execution and job roles a job definition names are assumed by ECS tasks (AWS Batch user
     # guide, "IAM roles for tasks": Batch passes them on to ECS). Not verified on AWS yet.
     "AWS::Batch::JobDefinition": "ecs-tasks.amazonaws.com",
+    # An EC2 compute environment's instance role goes, in its instance profile, to the EC2 instances
+    # Batch launches (AWS Batch user guide, "Amazon ECS instance role"); the profile hands it to EC2.
+    # Not verified on AWS yet.
+    "AWS::Batch::ComputeEnvironment": "ec2.amazonaws.com",
+    "AWS::IAM::InstanceProfile": "ec2.amazonaws.com",
 }
 
 # iam:CreateServiceLinkedRole: the role a handler creates in an account that has none yet
@@ -86,8 +91,13 @@ NOT_GRANTED = {
        for a in ("PutBucketAbac", "GetBucketAbac", "UpdateBucketMetadataAnnotationTableConfiguration",
                  "UpdateBucketMetadataInventoryTableConfiguration", "UpdateBucketMetadataJournalTableConfiguration")},
     ("AWS::S3::Bucket", "s3tables:PutTableEncryption"): "only for metadata tables, which no bucket here sets",
+    # "a permission-only action ... evaluated whenever a CreateComputeEnvironment or UpdateComputeEnvironment
+    # request includes capacityTags", which apply to ECS Managed Instances compute environments only, "not
+    # to Fargate, Amazon EC2, or Amazon EKS" ones (AWS Batch user guide, "Control access to capacity tags
+    # with batch:SetCapacityTags"); parliament's Service Authorization Reference does not list it yet.
     ("AWS::Batch::ComputeEnvironment", "Batch:SetCapacityTags"):
-        "only for the tags of EC2 capacity; these compute environments are Fargate",
+        "only for ComputeResources.CapacityTags of an ECS Managed Instances compute environment; these are "
+        "Fargate and EC2 ones and none sets it (tests/test_jobs.py)",
 }
 
 # Declared by a handler for a kind of resource that only the property named here would bring in
@@ -120,12 +130,15 @@ NOT_CALLED = {
     **{("AWS::Batch::ComputeEnvironment", f"Eks:{a}"): "EksConfiguration"
        for a in ("AssociateAccessPolicy", "CreateAccessEntry", "DeleteAccessEntry", "DescribeAccessEntry",
                  "DescribeCluster", "ListAssociatedAccessPolicies")},
-    ("AWS::Batch::ComputeEnvironment", "Iam:PassRole"): "ServiceRole",
+    # It passes the service role, or an EC2 compute environment's instance role (in its profile).
+    ("AWS::Batch::ComputeEnvironment", "Iam:PassRole"): ("ServiceRole", "ComputeResources.InstanceRole"),
 }
 
 
-def _has(properties, path: str) -> bool:
-    """Whether `path` (dotted; a list on the way means any of its elements) is set."""
+def _has(properties, path: str | tuple[str, ...]) -> bool:
+    """Whether `path` (dotted; a list on the way means any of its elements; a tuple: any of them) is set."""
+    if isinstance(path, tuple):
+        return any(_has(properties, p) for p in path)
     head, _, rest = path.partition(".")
     if isinstance(properties, list):
         return any(_has(p, path) for p in properties)
@@ -144,6 +157,14 @@ RELATED = {
     "AWS::S3::Bucket": lambda p, region: [f"arn:{PARTITION}:s3:::{p['BucketName']}/any-object"],
     # A bucket policy names its bucket by name.
     "AWS::S3::BucketPolicy": lambda p, region: [f"arn:{PARTITION}:s3:::{p['Bucket']}"],
+    # The instance profile of an EC2 compute environment has its role's name (generators/batch.py):
+    # the role passed is that one.
+    "AWS::Batch::ComputeEnvironment": lambda p, region: [
+        p["ComputeResources"]["InstanceRole"].replace(":instance-profile/", ":role/", 1)]
+        if "InstanceRole" in p.get("ComputeResources", {}) else [],
+    # An instance profile names its roles by name; the roles here have the root path.
+    "AWS::IAM::InstanceProfile": lambda p, region: [f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}"
+                                                    for name in p.get("Roles", [])],
     # RegisterJobDefinition authorizes the name without a revision.
     "AWS::Batch::JobDefinition": lambda p, region: [
         f"arn:{PARTITION}:batch:{region}:{ACCOUNT}:job-definition/{p['JobDefinitionName']}"],

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from wm.config import names
 from wm.config.model import Environment, Job
-from wm.reports.cost import run_cost
+from wm.reports.cost import child_cost
 
 DONE = ("SUCCEEDED", "FAILED")
 STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
@@ -28,13 +28,13 @@ class JobError(Exception):
 PULL_MINUTES = 2  # an attempt's timeout counts from RUNNING; Fargate bills from the image pull before it
 
 
-def most_cost(prices: dict, job: Job, size: int) -> float:
+def most_cost(prices: dict, e: Environment, job: Job, size: int) -> float:
     """What one submission can cost at most: every child running every attempt to its timeout, plus
-    the image pull before each, at on-demand Fargate prices (Spot is cheaper; a child that finishes
-    early costs less)."""
-    capacity = "FARGATE"  # the most: Spot falls back to on-demand behind it in the queue
+    the image pull before each, at on-demand prices of its platform (Spot is cheaper; a child that
+    finishes early costs less)."""
     minutes = job.timeout_minutes + PULL_MINUTES
-    return size * job.attempts * run_cost(prices, int(job.vcpus * 1024), job.memory, capacity, minutes)
+    # On demand: the most, since Spot falls back to on-demand behind it in the queue.
+    return size * job.attempts * child_cost(prices, job, e.settings.batch_instance_family, False, minutes)
 
 
 def submit(aws, e: Environment, job: Job, size: int | None, now: dt.datetime) -> dict:
@@ -71,9 +71,12 @@ def submissions(aws, e: Environment, job: Job | None = None, now: dt.datetime | 
     now = now or dt.datetime.now(dt.UTC)
     batch, ids = aws("batch"), set()
     prefixes = [p for j in ([job] if job else e.jobs) for p in (f"{j.name}-*", j.scheduled_name)]
-    for capacity in ("SPOT", "ON_DEMAND"):
+    # Every queue of the platforms in use (a job's capacity may have changed since it was submitted);
+    # the EC2 queues exist only while a job has platform: EC2.
+    platforms = sorted({j.platform for j in ([job] if job else e.jobs)} | {"FARGATE"})
+    for queue in [names.job_queue(e.name, c, p) for p in platforms for c in ("SPOT", "ON_DEMAND")]:
         for prefix in prefixes:
-            kwargs = {"jobQueue": names.job_queue(e.name, capacity), "filters": [{"name": "JOB_NAME", "values": [prefix]}]}
+            kwargs = {"jobQueue": queue, "filters": [{"name": "JOB_NAME", "values": [prefix]}]}
             while True:
                 try:
                     page = batch.list_jobs(**kwargs)

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from wm.config.checks import INSTANCE_FAMILIES
 from wm.config.model import Environment, Job, Model
 from wm.config.schedules import count_runs, season
 
@@ -42,6 +43,23 @@ def run_cost(prices: dict, cpu: int, memory: int, capacity: str, minutes: float)
     rate = prices["fargate_spot" if capacity == "FARGATE_SPOT" else "fargate"]
     hours = minutes / 60
     return hours * (cpu / 1024 * rate["vcpu_hour"] + memory / 1024 * rate["gb_hour"] + prices["public_ipv4_hour"])
+
+
+def ec2_child_cost(prices: dict, job: Job, family: str, spot: bool, minutes: float) -> float:
+    """One child of an EC2 job: its share of the family's largest instance (the most of its vCPUs,
+    memory and GPUs over that instance's), at on-demand prices or less the typical Spot discount
+    (prices/<region>.json: ec2), plus that share of the instance's public IPv4 address."""
+    size, vcpus, memory_gib, gpus = INSTANCE_FAMILIES[family]
+    share = max(job.vcpus / vcpus, job.memory / (memory_gib * 1024), job.gpus / gpus if gpus else 0.0)
+    rate = prices["ec2"]["on_demand_hour"][size] * ((1 - prices["ec2"]["spot_discount"]) if spot else 1)
+    return minutes / 60 * share * (rate + prices["public_ipv4_hour"])
+
+
+def child_cost(prices: dict, job: Job, family: str, spot: bool, minutes: float) -> float:
+    """One child of a job for `minutes`, on its platform: Fargate (Spot or on-demand) or EC2."""
+    if job.platform == "EC2":
+        return ec2_child_cost(prices, job, family, spot, minutes)
+    return run_cost(prices, int(job.vcpus * 1024), job.memory, "FARGATE_SPOT" if spot else "FARGATE", minutes)
 
 
 def runs_per_month(model: Model | Job, as_of: dt.date) -> float:
@@ -144,15 +162,20 @@ def job_lines(prices: dict, e: Environment, as_of: dt.date) -> list[str]:
         return []
     lines = ["", "fan-out jobs (make submit), one submission at its limit: every child, every attempt, to its timeout:",
              f"  {'job':22} {'children':>8} {'vCPU-hours':>10} {'GB-hours':>9} {'Spot':>8} {'on-demand':>10}"]
+    family = e.settings.batch_instance_family
     for j in e.jobs:
         hours = j.array_size * j.attempts * j.timeout_minutes / 60
         tries = j.array_size * j.attempts
-        spot = tries * run_cost(prices, int(j.vcpus * 1024), j.memory, "FARGATE_SPOT", j.timeout_minutes)
-        ondemand = tries * run_cost(prices, int(j.vcpus * 1024), j.memory, "FARGATE", j.timeout_minutes)
+        spot = tries * child_cost(prices, j, family, True, j.timeout_minutes)
+        ondemand = tries * child_cost(prices, j, family, False, j.timeout_minutes)
         lines.append(f"  {j.name:22} {j.array_size:8} {hours * j.vcpus:10.2f} {hours * j.memory / 1024:9.2f} "
-                     f"{spot:8.2f} {ondemand:10.2f}")
+                     f"{spot:8.2f} {ondemand:10.2f}" + (f"  (EC2, {family})" if j.platform == "EC2" else ""))
     lines.append("  (each with its public IPv4 address; a child that finishes sooner costs less; with nothing submitted "
                  "the batch stack costs nothing)")
+    if any(j.platform == "EC2" for j in e.jobs):
+        size = INSTANCE_FAMILIES[family][0]
+        lines.append(f"  (EC2 jobs: their share of a {size} at ${prices['ec2']['on_demand_hour'][size]:g}/hour on "
+                     f"demand; Spot at a typical {prices['ec2']['spot_discount']:.0%} discount, not a Spot price)")
     scheduled = [j for j in e.jobs if j.schedule]
     if scheduled:
         lines += ["", "scheduled jobs, a month of submissions at that limit (schedule counted from "
@@ -161,7 +184,7 @@ def job_lines(prices: dict, e: Environment, as_of: dt.date) -> list[str]:
         for j in scheduled:
             n = runs_per_month(j, as_of)
             tries = j.array_size * j.attempts * n
-            spot = tries * run_cost(prices, int(j.vcpus * 1024), j.memory, "FARGATE_SPOT", j.timeout_minutes)
-            ondemand = tries * run_cost(prices, int(j.vcpus * 1024), j.memory, "FARGATE", j.timeout_minutes)
+            spot = tries * child_cost(prices, j, family, True, j.timeout_minutes)
+            ondemand = tries * child_cost(prices, j, family, False, j.timeout_minutes)
             lines.append(f"  {j.name:22} {j.state:8} {n:9.1f} {spot:8.2f} {ondemand:10.2f}")
     return lines
