@@ -201,7 +201,7 @@ def silence_definition(env: str) -> dict:
             "DisabledAsConfigured": _says("Its schedule {} is DISABLED, as the configuration says, so nothing "
                                           "starts it on schedule.", "$.schedule", then="Notify"),
             "ScheduleEnabled": _says("Its schedule {} is ENABLED, so either EventBridge Scheduler could not start "
-                                     "it (see the failed-starts alarm and the dead-letter queue of the model) or "
+                                     "it (see the failed-starts alarm and the dead-letter queue of the model or job) or "
                                      "the run history receives no task events.", "$.schedule", then="Notify"),
             "ScheduleUnreadable": _says("Its schedule {} could not be read ({}): was it deleted by hand? A deploy "
                                         "puts it back.", "$.schedule", "$.error.Error", then="Notify"),
@@ -223,7 +223,8 @@ def job_state_pattern(env: str) -> dict:
     AWS Batch user guide, "Job state change events"); children, which carry arrayProperties.index,
     are left out so a submission of ten thousand is a handful of events, not sixty thousand."""
     return {"source": ["aws.batch"], "detail-type": ["Batch Job State Change"],
-            "detail": {"jobQueue": [{"wildcard": f"*:job-queue/{naming.env_prefix(env)}-*"}],
+            "detail": {"jobQueue": [{"wildcard": f"*:job-queue/{naming.job_queue(env, c, p)}"}
+                                    for p in ("FARGATE", "EC2") for c in ("SPOT", "ON_DEMAND")],
                        "arrayProperties": {"index": [{"exists": False}]}}}
 
 
@@ -330,9 +331,12 @@ def build(stack: Stack):
 
     t.add_resource(logs.MetricFilter(
         "JobHistoryMetric", LogGroupName=Ref(history),
-        # A trailing * is the documented wildcard (CloudWatch Logs, "Using filter patterns to match terms
-        # in JSON log events"); only scheduled submissions are counted, one metric per scheduled job.
-        FilterPattern=f'{{ $.source = "aws.batch" && $.detail.jobName = "{naming.SCHEDULED_PREFIX}*" }}',
+        # Scheduled submissions only, one metric per scheduled job (a trailing * is the documented
+        # wildcard: CloudWatch Logs, "Using filter patterns to match terms in JSON log events"), and
+        # only as they enter the queue: Batch sends no event for SUBMITTED (AWS Batch user guide, "Job
+        # state change events"), and a later state of an older submission must not count as a new one.
+        FilterPattern=(f'{{ $.source = "aws.batch" && $.detail.jobName = "{naming.SCHEDULED_PREFIX}*" && '
+                       '($.detail.status = "PENDING" || $.detail.status = "RUNNABLE") }'),
         MetricTransformations=[logs.MetricTransformation(
             MetricNamespace=naming.run_metric_namespace(env), MetricName=RUN_METRIC, MetricValue="1",
             Unit="Count", Dimensions=[logs.Dimension(Key="Group", Value="$.detail.jobName")])],

@@ -26,13 +26,13 @@ With a `schedule:` (otherwise only `make submit` submits it):
 - Schedule `weekly-models-<env>-<job>-job`: EventBridge Scheduler, in the environment's schedule
   group, exactly as a model's (expression, time zone, flexible window, season, retries, ENABLED
   per environment), calling Batch's SubmitJob (a universal target) for a submission named
-  `<job>-scheduled` of the job's own size; what it could not submit goes to DeadLetterQueue
+  `scheduled-<job>` of the job's own size; what it could not submit goes to DeadLetterQueue
   `...-job-dlq`, and FailedStartsAlarm `...-job-failed-starts` tells the alert topic.
 - SchedulerRole `weekly-models-<env>-<job>-job-scheduler`: may submit this job's definition to its
   queue and report to its dead-letter queue, nothing else; only Scheduler's schedule group may use it.
 - SilenceCheckSchedule `...-job-silence-check`: fires with Schedule and starts the environment's
-  silence check, which alerts when no state change of a `<job>-scheduled` submission reached the
-  run history (alerts stack: JobHistoryRule) in time.
+  silence check, which alerts when no `scheduled-<job>` submission entered its queue (PENDING or
+  RUNNABLE in the run history: alerts stack, JobHistoryRule and JobHistoryMetric) in time.
 
 Takes: JobExecutionRoleArn, JobLogGroupName, ResultsBucketName (batch), AlertMachineArn,
 AlertTopicArn, SilenceCheckArn (alerts), AlertRulesRoleArn, SchedulerRoleArn (iam),

@@ -100,7 +100,7 @@ def test_a_due_submission_never_made_alerts_in_words(copy, aws, inbox):
     sqs = aws("sqs")
     receive(sqs, inbox, 10, seconds=2)
     due = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)  # before any scheduled submission of this module
-    send(aws, jobName=f"{JOB.name}-20261201-100000", jobId="manual-1", status="SUBMITTED")  # make submit's
+    send(aws, jobName=f"{JOB.name}-20261201-100000", jobId="manual-1", status="RUNNABLE")  # make submit's
     assert silence_check(aws, due)["status"] == "SUCCEEDED"
     (alert,) = receive(sqs, inbox, 1)
     assert alert["content"]["title"] == f"weekly-models dev: {JOB.name} did not run when it was due"
@@ -110,17 +110,39 @@ def test_a_due_submission_never_made_alerts_in_words(copy, aws, inbox):
 
 
 def test_submissions_reach_the_run_history_and_their_children_do_not(copy, aws):
-    send(aws, jobName=JOB.scheduled_name, jobId="hist-1", status="SUBMITTED", arrayProperties={"size": 2})
-    send(aws, jobName=JOB.scheduled_name, jobId="hist-1:0", status="SUCCEEDED", arrayProperties={"index": 0})
+    manual = f"{JOB.name}-20261201-110000"  # make submit's: the silence check's metric leaves it out
+    send(aws, jobName=manual, jobId="hist-1", status="PENDING", arrayProperties={"size": 2})
+    send(aws, jobName=manual, jobId="hist-1:0", status="SUCCEEDED", arrayProperties={"index": 0})
     recorded = [e["detail"]["jobId"] for e in history(aws) if e.get("source") == "aws.batch"]
     assert "hist-1" in recorded and "hist-1:0" not in recorded
+
+
+def counted(aws, group: str, since: dt.datetime) -> float:
+    """What the run-history metric (alerts stack, JobHistoryMetric) counted for `group` since `since`."""
+    answer = aws("cloudwatch").get_metric_statistics(
+        Namespace=names.run_metric_namespace("dev"), MetricName="TaskStateChanges",
+        Dimensions=[{"Name": "Group", "Value": group}], StartTime=since,
+        EndTime=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1), Period=300, Statistics=["Sum"])
+    return sum(p["Sum"] for p in answer["Datapoints"])
+
+
+def test_the_metric_counts_a_scheduled_submission_entering_its_queue_only(copy, aws):
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    before = counted(aws, JOB.scheduled_name, since)
+    send(aws, jobName=JOB.scheduled_name, jobId="old-1", status="SUCCEEDED", arrayProperties={"size": 2})
+    send(aws, jobName=JOB.scheduled_name, jobId="old-2", status="RUNNING")
+    assert counted(aws, JOB.scheduled_name, since) == before  # an older submission's later states
+    send(aws, jobName=f"{JOB.name}-20261201-120000", jobId="manual-2", status="RUNNABLE")
+    assert counted(aws, f"{JOB.name}-20261201-120000", since) == 0  # make submit's
+    send(aws, jobName=JOB.scheduled_name, jobId="new-1", status="PENDING", arrayProperties={"size": 2})
+    assert counted(aws, JOB.scheduled_name, since) == before + 1
 
 
 def test_the_silence_check_counts_the_scheduled_submission(copy, aws, inbox):
     sqs = aws("sqs")
     receive(sqs, inbox, 10, seconds=2)  # whatever is left over
     due = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    send(aws, jobName=JOB.scheduled_name, jobId="due-1", status="SUBMITTED", arrayProperties={"size": 2})
+    send(aws, jobName=JOB.scheduled_name, jobId="due-1", status="RUNNABLE")
     assert silence_check(aws, due)["status"] == "SUCCEEDED"
     assert receive(sqs, inbox, 1, seconds=3) == []  # it was submitted: nothing to say
 

@@ -8,9 +8,10 @@ group (put by a client or by an EventBridge rule) is matched against it and, whe
 matches, becomes a data point in moto's CloudWatch backend, with the dimensions the
 transformation takes from the event, as CloudWatch Logs does.
 
-Only JSON patterns of equality terms are evaluated, e.g. `{ $.source = "aws.ecs" }` or
-`{ $.a = "x*" && $.b != 1 }`; a filter with any other pattern is refused at creation
-rather than kept and never matched.
+Only JSON patterns of equality terms joined by && are evaluated, a term possibly a
+parenthesised || of terms, e.g. `{ $.source = "aws.ecs" }` or
+`{ $.a = "x*" && ($.b = "y" || $.b != 1) }`; a filter with any other pattern is refused at
+creation rather than kept and never matched.
 """
 
 from __future__ import annotations
@@ -30,19 +31,28 @@ from .base import Extension
 _TERM = re.compile(r'\s*\$\.([\w.\[\]]+)\s*(=|!=)\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?)\s*')
 
 
-def parse(pattern: str) -> list[tuple[str, str, str | float]] | None:
-    """`{ $.a = "x" && $.b != 1 }` -> [(path, op, value)], all joined by &&; None if not of that form."""
+def _term(text: str) -> tuple[str, str, str | float] | None:
+    t = _TERM.fullmatch(text)
+    if not t:
+        return None
+    path, op, raw = t.groups()
+    return path, op, json.loads(raw) if raw.startswith('"') else float(raw)
+
+
+def parse(pattern: str) -> list[list[tuple[str, str, str | float]]] | None:
+    """`{ $.a = "x" && ($.b = "y" || $.b != 1) }` -> [[(path, op, value)], ...]: every clause (joined by
+    &&) must hold, a clause when any of its terms (joined by ||) does; None if not of that form."""
     m = re.fullmatch(r"\s*\{(.*)\}\s*", pattern)
     if not m:
         return None
-    terms = []
+    clauses = []
     for part in m.group(1).split("&&"):
-        t = _TERM.fullmatch(part)
-        if not t:
+        inner = re.fullmatch(r"\s*\((.*)\)\s*", part)
+        terms = [_term(t) for t in (inner.group(1).split("||") if inner else [part])]
+        if None in terms:
             return None
-        path, op, raw = t.groups()
-        terms.append((path, op, json.loads(raw) if raw.startswith('"') else float(raw)))
-    return terms
+        clauses.append(terms)
+    return clauses
 
 
 def _get(event: Any, path: str):
@@ -66,7 +76,7 @@ def matches(terms, message: str) -> bool:
         event = json.loads(message)
     except ValueError:
         return False
-    return all(_equal(_get(event, path), value) == (op == "=") for path, op, value in terms)
+    return all(any(_equal(_get(event, path), value) == (op == "=") for path, op, value in clause) for clause in terms)
 
 
 class LogsMetricFilter(Extension, CloudFormationModel):

@@ -341,6 +341,10 @@ def _job(env: str, name: str, spec: JobSpec, settings: EnvironmentSpec | None, n
         aws_names = {k: v for k, v in aws_names.items() if k in ("job definition name", "job role name",
                                                                  "failure rule name")}
     problems += _file_name_problems(jfile, name, "job", aws_names)
+    if name.startswith(names.SCHEDULED_PREFIX):
+        problems.append(Problem(jfile, "(file name)", f"{name!r} starts with {names.SCHEDULED_PREFIX!r}, which names "
+                                "the submissions a schedule makes (the run history counts those); rename the file, "
+                                f"e.g. {name.removeprefix(names.SCHEDULED_PREFIX)}.yaml"))
     size = len(spec.parameter_sets) or spec.array_size
     sources = {k: source(k) for k in JobSpec.model_fields}
     scheduled = {}

@@ -73,7 +73,7 @@ class ProjectSpec(_Strict):
 class RetrySpec(_Strict):
     """EventBridge Scheduler's retry policy: it covers only the call that starts a run (RunTask; SubmitJob for a job), not the run."""
     maximum_attempts: StrictInt = Field(
-        3, ge=0, le=185, description="Retries of a failed RunTask call (Scheduler allows 0-185).")
+        3, ge=0, le=185, description="Retries of a failed start call, RunTask or a job's SubmitJob (Scheduler allows 0-185).")
     maximum_event_age_seconds: StrictInt = Field(
         3600, ge=60, le=86400, description="Seconds after which Scheduler stops retrying (60-86400).")
 
@@ -82,7 +82,7 @@ class ScheduleSpec(_Strict):
     """When a model runs (or a job is submitted): an EventBridge Scheduler expression in a time zone, within a season."""
     expression: str = Field(
         "cron(0 14 ? * WED *)",
-        description="When to run (cron, rate or at; the default is after the 17:45 UTC data snapshot).")
+        description="When to run (cron, rate or at; the default is after the models' 17:45 UTC data snapshot).")
     timezone: str = Field("America/New_York", description="IANA time zone of the expression.")
     flexible_window_minutes: StrictInt | None = Field(
         15, ge=1, le=1440, description="Scheduler may start up to this many minutes late (null: exactly on time).")

@@ -104,11 +104,11 @@ HISTORY_DAYS = 90  # how far back `make jobs` reads the run history
 
 
 def history(aws, e: Environment, now: dt.datetime) -> list[dict]:
-    """Each submission's latest state in the run history (alerts stack, JobHistoryRule), for those
-    Batch no longer lists: it keeps a finished job for at least 7 days only (AWS Batch user guide,
-    "Job states"). Marked `fromHistory`."""
+    """Each submission's latest state in the run history (alerts stack, JobHistoryRule) of the last
+    HISTORY_DAYS days, for those Batch no longer lists: it keeps a finished job for at least 7 days
+    only (AWS Batch user guide, "Job states"). Marked `fromHistory`."""
     logs, latest = aws("logs"), {}
-    kwargs = {"logGroupName": names.run_history_log_group(e.name),
+    kwargs = {"logGroupName": names.run_history_log_group(e.name), "filterPattern": '{ $.source = "aws.batch" }',
               "startTime": int((now - dt.timedelta(days=HISTORY_DAYS)).timestamp() * 1000)}
     try:
         while True:
@@ -117,8 +117,10 @@ def history(aws, e: Environment, now: dt.datetime) -> list[dict]:
                 record = json.loads(event["message"])
                 detail = record.get("detail") or {}
                 if record.get("source") == "aws.batch" and "jobId" in detail and "jobDefinition" in detail:
-                    latest[detail["jobId"]] = max(latest.get(detail["jobId"], (0, {})), (event["timestamp"], detail),
-                                                  key=lambda x: x[0])
+                    # Latest by time; within the same millisecond, the later state.
+                    order = STATES.index(detail["status"]) if detail.get("status") in STATES else -1
+                    latest[detail["jobId"]] = max(latest.get(detail["jobId"], ((0, -1), {})),
+                                                  ((event["timestamp"], order), detail), key=lambda x: x[0])
             if not page.get("nextToken") or page["nextToken"] == kwargs.get("nextToken"):
                 break
             kwargs["nextToken"] = page["nextToken"]
