@@ -88,9 +88,13 @@ def fixed_monthly(prices: dict, e: Environment, costs: list[ModelCost]) -> dict[
     retention = e.settings.log_retention_days
     ci = prices["container_insights"]
     metrics = ci["metrics_per_cluster"] + ci["metrics_per_task_family"] * len(models)
-    # Two for Scheduler, two for the alert state machines, two per model (failed starts, undelivered alerts).
-    alarms = 4 + 2 * len(models)
-    checks = sum(c.runs_per_month for c in costs if c.enabled)  # one silence check per scheduled run
+    # Two for Scheduler, two for the alert state machines, two per model (failed starts, undelivered alerts),
+    # one per scheduled job (failed submissions).
+    scheduled = [j for j in e.jobs if j.schedule]
+    alarms = 4 + 2 * len(models) + len(scheduled)
+    # One silence check per scheduled run or submission.
+    checks = sum(c.runs_per_month for c in costs if c.enabled) + sum(
+        runs_per_month(j, e.docs_as_of or dt.date.today()) for j in scheduled if j.state == "ENABLED")
     # The run metric is a custom metric per model, billed for the hours it receives data: a run's hours.
     metric_hours = sum(c.runs_per_month * (c.minutes / 60 + 1) for c in costs if c.enabled)
     return {
