@@ -16,13 +16,14 @@ const app = new cdk.App({ outdir });
 const raw = (value) => cdk.Token.asString(cdk.Lazy.any({ produce: () => value }));
 
 for (const [stackName, template] of Object.entries(definition)) {
-  const known = new Set(["AWSTemplateFormatVersion", "Description", "Parameters", "Resources", "Outputs"]);
+  const known = new Set(["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Resources", "Outputs"]);
   const unknown = Object.keys(template).filter((k) => !known.has(k));
   if (unknown.length) throw new Error(`${stackName}: the bench app does not declare ${unknown.join(", ")}`);
   const stack = new cdk.Stack(app, stackName, {
     synthesizer: new cdk.LegacyStackSynthesizer(), // no bootstrap parameter: the same template shape
     description: template.Description,
   });
+  if (template.Metadata) stack.templateOptions.metadata = template.Metadata;
   for (const [name, p] of Object.entries(template.Parameters || {})) {
     new cdk.CfnParameter(stack, name, { type: p.Type, description: p.Description, default: p.Default });
   }
