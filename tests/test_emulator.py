@@ -236,8 +236,12 @@ def test_alerting_resources_are_deployed(deployed, aws):
 
 def silence_check(aws, model: str, due: dt.datetime) -> dict:
     """Start the silence check exactly as the model's check schedule would, fired at `due`."""
-    check = aws("scheduler").get_schedule(Name=f"weekly-models-dev-{model}-model-silence-check",
-                                          GroupName="weekly-models-dev")
+    return start_silence_check(aws, f"weekly-models-dev-{model}-model-silence-check", due)
+
+
+def start_silence_check(aws, schedule: str, due: dt.datetime) -> dict:
+    """Start the silence check as the check schedule `schedule` (dev's group) would, fired at `due`; how it ended."""
+    check = aws("scheduler").get_schedule(Name=schedule, GroupName="weekly-models-dev")
     given = json.loads(check["Target"]["Input"]) | {"expectedAt": due.strftime("%Y-%m-%dT%H:%M:%SZ"),
                                                      "waitSeconds": 1}  # not the real hour and a quarter
     sfn = aws("stepfunctions")

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 
 import pytest
 from conftest import environment
-from test_emulator import receive
+from test_emulator import receive, start_silence_check
 from test_readme import said, shell, working_copy
 
 from wm.config import names
@@ -64,18 +63,7 @@ def history(aws) -> list[dict]:
 
 
 def silence_check(aws, due: dt.datetime) -> dict:
-    check = aws("scheduler").get_schedule(Name=names.job_silence_check_schedule("dev", JOB.name),
-                                          GroupName=names.schedule_group("dev"))
-    given = json.loads(check["Target"]["Input"]) | {"expectedAt": due.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                                     "waitSeconds": 1}
-    sfn = aws("stepfunctions")
-    run = sfn.start_execution(stateMachineArn=check["Target"]["Arn"], input=json.dumps(given))
-    for _ in range(100):
-        d = sfn.describe_execution(executionArn=run["executionArn"])
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.2)
-    raise AssertionError("the silence check did not finish")
+    return start_silence_check(aws, names.job_silence_check_schedule("dev", JOB.name), due)
 
 
 def test_deploy_creates_the_jobs_schedule_calling_submit_job(copy, aws):

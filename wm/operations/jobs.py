@@ -107,27 +107,18 @@ def history(aws, e: Environment, now: dt.datetime) -> list[dict]:
     """Each submission's latest state in the run history (alerts stack, JobHistoryRule) of the last
     HISTORY_DAYS days, for those Batch no longer lists: it keeps a finished job for at least 7 days
     only (AWS Batch user guide, "Job states"). Marked `fromHistory`."""
-    logs, latest = aws("logs"), {}
-    kwargs = {"logGroupName": names.run_history_log_group(e.name), "filterPattern": '{ $.source = "aws.batch" }',
-              "startTime": int((now - dt.timedelta(days=HISTORY_DAYS)).timestamp() * 1000)}
-    try:
-        while True:
-            page = logs.filter_log_events(**kwargs)
-            for event in page.get("events", []):
-                record = json.loads(event["message"])
-                detail = record.get("detail") or {}
-                if record.get("source") == "aws.batch" and "jobId" in detail and "jobDefinition" in detail:
-                    # Latest by time; within the same millisecond, the later state.
-                    order = STATES.index(detail["status"]) if detail.get("status") in STATES else -1
-                    latest[detail["jobId"]] = max(latest.get(detail["jobId"], ((0, -1), {})),
-                                                  ((event["timestamp"], order), detail), key=lambda x: x[0])
-            if not page.get("nextToken") or page["nextToken"] == kwargs.get("nextToken"):
-                break
-            kwargs["nextToken"] = page["nextToken"]
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "ResourceNotFoundException":
-            return []
-        raise
+    from wm.operations.runs import history_events
+
+    latest: dict[str, tuple] = {}
+    since = int((now - dt.timedelta(days=HISTORY_DAYS)).timestamp() * 1000)
+    for event in history_events(aws, e.name, filterPattern='{ $.source = "aws.batch" }', startTime=since):
+        record = json.loads(event["message"])
+        detail = record.get("detail") or {}
+        if record.get("source") == "aws.batch" and "jobId" in detail and "jobDefinition" in detail:
+            # Latest by time; within the same millisecond, the later state.
+            order = STATES.index(detail["status"]) if detail.get("status") in STATES else -1
+            latest[detail["jobId"]] = max(latest.get(detail["jobId"], ((0, -1), {})),
+                                          ((event["timestamp"], order), detail), key=lambda x: x[0])
     return [{**d, "fromHistory": True} for _, d in latest.values()]
 
 

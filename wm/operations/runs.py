@@ -41,14 +41,15 @@ def _aware(value) -> dt.datetime | None:
     return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def _history(aws, env: str) -> list[dict]:
-    """Every task state change in the run history, oldest first (empty when there is none)."""
+def history_events(aws, env: str, **filters) -> list[dict]:
+    """The run history's log events (FilterLogEvents `filters`: a pattern, a start time), every page;
+    empty when there is no run history."""
     logs = aws("logs")
-    events, kwargs = [], {"logGroupName": naming.run_history_log_group(env)}
+    events, kwargs = [], {"logGroupName": naming.run_history_log_group(env), **filters}
     try:
         while True:
             page = logs.filter_log_events(**kwargs)
-            events += [json.loads(e["message"]) for e in page.get("events", [])]
+            events += page.get("events", [])
             if not page.get("nextToken") or page["nextToken"] == kwargs.get("nextToken"):
                 break
             kwargs["nextToken"] = page["nextToken"]
@@ -56,6 +57,12 @@ def _history(aws, env: str) -> list[dict]:
         if err.response["Error"]["Code"] == "ResourceNotFoundException":
             return []
         raise
+    return events
+
+
+def _history(aws, env: str) -> list[dict]:
+    """Every task state change in the run history, oldest first (empty when there is none)."""
+    events = [json.loads(e["message"]) for e in history_events(aws, env)]
     return sorted(events, key=lambda e: e.get("detail", {}).get("updatedAt") or e.get("time") or "")
 
 
