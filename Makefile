@@ -166,7 +166,7 @@ run: check-env $(BIN)/.installed ## Start MODEL of ENV now, exactly as its sched
 logs: check-env $(BIN)/.installed ## Print the log of MODEL's latest run (TASK=<id> for another; FOLLOW=no)
 	@$(call aws_cmd,logs $(ENV) $(MODEL) $(if $(TASK),--task $(TASK)) $(if $(filter no,$(FOLLOW)),--no-follow))
 
-smoke: check-env $(BIN)/.installed ## Acceptance run of ENV (local or dev): deploy, a dry run, a failed start, both alerts; a pass/fail table
+smoke: check-env $(BIN)/.installed ## Acceptance run of ENV (local or dev): deploy, a dry run, a failed start, both alerts, a job; a pass/fail table
 ifeq ($(ENV),local)
 	@$(MAKE) --no-print-directory emulator-start
 	@$(EMU_ENV) $(WM) smoke local --deploy "$(MAKE) --no-print-directory deploy EMULATOR_PORT=$(EMULATOR_PORT)" $(if $(MODEL),--model $(MODEL))

@@ -17,7 +17,9 @@ CAN_MODEL = ["deploy the environment", "start one model (dry run)", "temporary q
 CANNOT = {"the container's secrets exist": "starts no container",
           "run history shows it start and stop": "emits no ECS task state change",
           "a run that cannot start alerts": "pulls no image",
-          "silence check finds a recorded run": "records no task state change"}
+          "silence check finds a recorded run": "records no task state change",
+          "a job's children succeed and write results": "runs no container, so no child wrote a result",
+          "run history records the job's submission": "needs: a job's children succeed and write results"}
 
 
 @pytest.fixture(scope="module")

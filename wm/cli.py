@@ -582,7 +582,8 @@ def cmd_smoke(args) -> None:
     model = _model(e, args.model) if args.model else e.models[0]
     where = "the local emulator" if args.env == "local" else f"AWS ({args.env})"
     print(f"make smoke on {where}, with model {model.name}; every step prints as it ends")
-    smoke = Smoke(aws, e.name, e.models, model, emulator=args.env == "local", wait_minutes=args.wait)
+    smoke = Smoke(aws, e.name, e.models, model, emulator=args.env == "local", wait_minutes=args.wait,
+                  environment=e, job=e.jobs[0] if e.jobs else None)
     steps = smoke.run_all_and_clean_up(shlex.split(args.deploy))
     print()
     print(table(steps, where))

@@ -14,7 +14,11 @@ policies and alerts work together. In order:
    the run and stay quiet;
 8. run it as if the model had been due just now: it must alert on the queue;
 9. check every model's silence-check schedule matches its schedule and the machine exists;
-10. remove exactly what the smoke run added (queue, subscription, one-off revision).
+10. submit the environment's first job (two children, or one per parameter set), wait for it
+    to succeed and find what its children wrote under its results prefix;
+11. find that submission's state changes in the run history;
+12. remove exactly what the smoke run added (queue, subscription, one-off revision, the
+    submission's results).
 
 On the emulator every step it can model runs; the others are listed as SKIP with the
 reason, never as PASS. Only dev and the emulator: in prod the run would be real.
@@ -58,6 +62,8 @@ class Smoke:
     models: list                  # Model of the environment
     model: object                 # the one smoke runs
     emulator: bool
+    environment: object = None    # the Environment, for its jobs
+    job: object = None            # the Job smoke submits (None: the environment has none)
     wait_minutes: float = 90.0
     say: Callable[[str], None] = print
     steps: list[Step] = field(default_factory=list)
@@ -240,6 +246,50 @@ class Smoke:
                          for m in self.models})
         return f"{len(self.models)} silence checks match their schedules ({', '.join(states)}) and start {arn}"
 
+    def submit_job(self) -> str:
+        from wm.operations import jobs
+
+        if self.job is None:
+            raise Skip("the environment declares no job in jobs/")
+        job, batch = self.job, self.aws("batch")
+        size = None if job.parameter_sets else min(2, job.array_size)
+        sub = jobs.submit(self.aws, self.environment, job, size, dt.datetime.now(dt.UTC))
+        self.facts["submission"] = sub["id"]
+        self.cleanups.append((f"submission {sub['id']} (stopped if still running)",
+                              lambda: batch.terminate_job(jobId=sub["id"], reason="make smoke cleaned up")))
+        d = self.wait(f"end of submission {sub['id']}", lambda: next(
+            (d for d in batch.describe_jobs(jobs=[sub["id"]])["jobs"] if d["status"] in jobs.DONE), None),
+            self.wait_minutes, 30)
+        if d["status"] != "SUCCEEDED":
+            raise Failed(f"submission {sub['id']} of {job.name} {d['status']}: {d.get('statusReason', '')}; "
+                         f"make jobs ENV={self.env} ID={sub['id']}")
+        self.on_emulator_skip(f"moved submission {sub['id']} of {job.name} to SUCCEEDED on the clock but runs no "
+                              "container, so no child wrote a result")
+        account = self.aws("sts").get_caller_identity()["Account"]
+        keys = jobs.results(self.aws, self.environment, job, sub["id"], account, None)
+        if not keys:
+            raise Failed(f"submission {sub['id']} succeeded but wrote nothing under its prefix: its children must "
+                         "write under RESULTS_URI, in a folder named after AWS_BATCH_JOB_ID (docs/jobs.md)")
+        s3, bucket = self.aws("s3"), jobs.results_bucket(self.environment, account)
+        self.cleanups.append((f"{len(keys)} results of {sub['id']}", lambda: [s3.delete_object(Bucket=bucket, Key=k)
+                                                                            for k in keys]))
+        return f"{sub['id']} ({sub['size']} children) succeeded and wrote {len(keys)} objects"
+
+    def job_history(self) -> str:
+        self.on_emulator_skip("sends no Batch job state change")
+        sub, logs = self.facts["submission"], self.aws("logs")
+        start = int(self.started.timestamp() * 1000) - 60_000
+
+        def recorded():
+            pages = logs.get_paginator("filter_log_events").paginate(
+                logGroupName=naming.run_history_log_group(self.env), startTime=start,
+                filterPattern=f'{{ $.detail.jobId = "{sub}" }}')
+            states = {json.loads(e["message"])["detail"].get("status") for page in pages for e in page.get("events", [])}
+            return states if "SUCCEEDED" in states else None
+
+        states = self.wait(f"SUCCEEDED of {sub} in the run history", recorded, 15, 30)
+        return f"{sub}: {', '.join(sorted(states))} recorded"
+
     def clean_up(self) -> str:
         done, failed = [], []
         for what, action in reversed(self.cleanups):
@@ -274,6 +324,9 @@ class Smoke:
         wait = int((due - dt.datetime.now(dt.UTC)).total_seconds()) + (2 if self.emulator else 60)
         self.step("silence check alerts on a missed run", lambda: self.silence(due, True, wait), needs=(subscribed,))
         self.step("silence checks deployed with every model", self.silence_checks_deployed, needs=(deployed,))
+        submitted = "a job's children succeed and write results"
+        self.step(submitted, self.submit_job, needs=(deployed,))
+        self.step("run history records the job's submission", self.job_history, needs=(submitted,))
         return self.steps
 
     def run_all_and_clean_up(self, deploy_command: list[str]) -> list[Step]:
