@@ -191,7 +191,10 @@ def test_a_month_of_scheduled_submissions_is_costed(root, capsys):
     out = capsys.readouterr().out
     (line,) = [x for x in out.splitlines() if x.split()[:2] == ["sweep", job.state]]
     e = resolve.load(root, "dev", graph=False)
-    assert float(line.split()[2]) == round(runs_per_month(job, e.docs_as_of), 1) > 0
+    n = runs_per_month(job, e.docs_as_of)
+    assert float(line.split()[2]) == round(n, 1) > 0
+    hours = n * job.array_size * job.attempts * job.timeout_minutes / 60
+    assert [float(x) for x in line.split()[3:5]] == [round(hours * job.vcpus, 2), round(hours * job.memory / 1024, 2)]
 
 
 # --- the silence check, with a job's input ---------------------------------------------------------

@@ -184,11 +184,14 @@ def job_lines(prices: dict, e: Environment, as_of: dt.date) -> list[str]:
     if scheduled:
         lines += ["", "scheduled jobs, a month of submissions at that limit (schedule counted from "
                   f"{as_of}, season respected, whatever the state):",
-                  f"  {'job':22} {'state':8} {'per month':>9} {'Spot':>8} {'on-demand':>10}"]
+                  f"  {'job':22} {'state':8} {'per month':>9} {'vCPU-hours':>10} {'GB-hours':>9} {'Spot':>8} "
+                  f"{'on-demand':>10}"]
         for j in scheduled:
             n = runs_per_month(j, as_of)
             tries = j.array_size * j.attempts * n
+            hours = tries * j.timeout_minutes / 60
             spot = tries * child_cost(prices, j, family, True, j.timeout_minutes)
             ondemand = tries * child_cost(prices, j, family, False, j.timeout_minutes)
-            lines.append(f"  {j.name:22} {j.state:8} {n:9.1f} {spot:8.2f} {ondemand:10.2f}")
+            lines.append(f"  {j.name:22} {j.state:8} {n:9.1f} {hours * j.vcpus:10.2f} {hours * j.memory / 1024:9.2f} "
+                         f"{spot:8.2f} {ondemand:10.2f}")
     return lines
