@@ -12,9 +12,10 @@ Creates
   SPOT_PRICE_CAPACITY_OPTIMIZED, so no Spot Fleet role) and Ec2OnDemandComputeEnvironment
   `weekly-models-<env>-ec2` (BEST_FIT_PROGRESSIVE), each of `batch_instance_family` (any size),
   0 to `batch_max_vcpus` vCPUs, in the same subnets and security group; Ec2LaunchTemplate
-  `weekly-models-<env>-batch-ec2` (IMDSv2 only, hop limit 1 so no job reaches the instance
-  role; encrypted root volume); InstanceRole and InstanceProfile `weekly-models-<env>-batch-instance`:
-  what the ECS agent on a Batch instance calls, on this environment's Batch clusters only; and
+  `weekly-models-<env>-batch-ec2` (IMDSv2 only, encrypted root volume), Amazon Linux 2023 (its
+  NVIDIA image on a GPU family); InstanceRole and InstanceProfile `weekly-models-<env>-batch-instance`:
+  what the ECS agent on a Batch instance calls, on this environment's Batch clusters only (a job's
+  code can reach it too: see _ec2_capacity); and
   Ec2SpotQueue `weekly-models-<env>-ec2-spot` (EC2 Spot, on-demand EC2 behind it) and
   Ec2OnDemandQueue `weekly-models-<env>-ec2-on-demand`.
 - JobExecutionRole `weekly-models-<env>-job-execution`: what ECS uses to start a child: write
@@ -42,6 +43,7 @@ from troposphere import s3 as ts3
 
 from generators.iam import assume_role
 from wm.config import names as naming
+from wm.config.checks import INSTANCE_FAMILIES
 from wm.config.model import Stack
 from wm.render import arn, checkov_skip, env_tags, new_template, stateful, why
 
@@ -189,9 +191,11 @@ def _ec2_capacity(t, env: str, settings, subnets, group, tags: dict) -> None:
     template = t.add_resource(ec2.LaunchTemplate(
         "Ec2LaunchTemplate", LaunchTemplateName=naming.batch_launch_template(env),
         LaunchTemplateData=ec2.LaunchTemplateData(
-            # IMDSv2 only; hop limit 1: the token cannot reach a job's bridged container, so a job has
-            # its own role (the ECS credentials endpoint), never the instance's (EC2 user guide,
-            # "Configure the Instance Metadata Service options").
+            # IMDSv2 only (EC2 user guide, "Configure the Instance Metadata Service options"). The hop
+            # limit of 1 keeps the token from bridged containers only: Batch runs an EC2 job in host
+            # network mode (AWS Batch user guide, "Networking modes for AWS Batch jobs"), so a job's
+            # code can reach the instance role. That role is therefore only what the ECS agent needs,
+            # on this environment's Batch clusters and the jobs' log group (instance_statements).
             MetadataOptions=ec2.MetadataOptions(HttpEndpoint="enabled", HttpTokens="required",
                                                 HttpPutResponseHopLimit=1),
             # /dev/xvda is the root volume of Batch's default ECS-optimized AMIs (AWS Batch user guide,
@@ -202,17 +206,30 @@ def _ec2_capacity(t, env: str, settings, subnets, group, tags: dict) -> None:
                                                      Tags=env_tags(env))],
         Metadata=why("Every Batch EC2 instance: IMDSv2 only, an encrypted root volume.")))
 
+    # Pinned, not Batch's default (which moved from Amazon Linux 2 to 2023 in January 2026): AL2023, its
+    # NVIDIA image on a family with GPUs (AWS Batch API reference, Ec2Configuration).
+    image = "ECS_AL2023_NVIDIA" if INSTANCE_FAMILIES[family][3] else "ECS_AL2023"
+
     def compute(logical: str, kind: str, strategy: str, name: str, what: str):
-        return t.add_resource(batch.ComputeEnvironment(
+        environment = batch.ComputeEnvironment(
             logical, ComputeEnvironmentName=naming.compute_environment(env, name), Type="MANAGED", State="ENABLED",
+            # Updated in place: a change that needs new instances would otherwise replace the compute
+            # environment, which its fixed name forbids (CloudFormation, AWS::Batch::ComputeEnvironment
+            # ReplaceComputeEnvironment); running children get 30 minutes before their instances go.
+            ReplaceComputeEnvironment=False,
             ComputeResources=batch.ComputeResources(
+                Ec2Configuration=[batch.Ec2ConfigurationObject(ImageType=image)],
                 Type=kind, AllocationStrategy=strategy, MinvCpus=0, MaxvCpus=settings.batch_max_vcpus,
                 InstanceTypes=[family], InstanceRole=GetAtt(profile, "Arn"), Subnets=Ref(subnets),
                 SecurityGroupIds=[Ref(group)],
                 LaunchTemplate=batch.LaunchTemplateSpecification(LaunchTemplateId=Ref(template),
                                                                  Version=GetAtt(template, "LatestVersionNumber")),
                 Tags={**tags, "Name": naming.compute_environment(env, name)}),
-            Tags=tags, Metadata=why(what)))
+            Tags=tags, Metadata=why(what))
+        # The property UpdatePolicy, not the resource attribute troposphere would make of the keyword.
+        environment.properties["UpdatePolicy"] = batch.UpdatePolicy(JobExecutionTimeoutMinutes=30,
+                                                                    TerminateJobsOnUpdate=False)
+        return t.add_resource(environment)
 
     # "This role is required if the allocation strategy set to BEST_FIT or if the allocation strategy
     # isn't specified" (AWS Batch API reference, ComputeResource, spotIamFleetRole): none here.

@@ -27,7 +27,7 @@ Outputs: PlanRoleArn, DeployRoleArn, CloudFormationServiceRoleArn.
 from __future__ import annotations
 
 from awacs import aws as a
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals, StringEqualsIfExists
 from awacs.sts import AssumeRoleWithWebIdentity
 from troposphere import GetAtt, Output, Sub, iam
 
@@ -157,6 +157,11 @@ def _service_statements() -> list:
         # Only to the services that use this project's roles (what each resource type hands its role to).
         allow("PassRolesToTheirServices", roles, "iam:PassRole", Condition=Condition(StringEquals({
             "iam:PassedToService": sorted(set(PASSED_TO.values()))}))),
+        # AddRoleToInstanceProfile is authorized as iam:PassRole too (Service Authorization Reference,
+        # IAM), and AWS does not document that it names a service: the Batch instance roles only, to EC2
+        # when a service is named.
+        allow("PutInstanceRolesInTheirProfiles", [arn("iam", f"role/{P}-*-batch-instance", region=False)],
+              "iam:PassRole", Condition=Condition(StringEqualsIfExists({"iam:PassedToService": "ec2.amazonaws.com"}))),
         # An account's first ECS cluster (and Chatbot channel) creates the service's linked role.
         allow("ServiceLinkedRoles", [arn("iam", role, region=False) for _, role in sorted(SERVICE_LINKED_ROLES.values())],
               "iam:CreateServiceLinkedRole", Condition=Condition(StringEquals({

@@ -1,9 +1,3 @@
-# NOTE FROM THE LEAD ENGINEER (read, then delete this comment block): Sceptre renders each stack from
-# its own sceptre_user_data only (wm/config/resolve.py from_user_data): the batch and iam stacks get
-# project + environment, NOT the jobs. So the batch template cannot decide "EC2 resources or not" from
-# stack.env.jobs: render the EC2 capacity from an environment setting instead (e.g.
-# environment.batch_ec2_instance_family, null = no EC2 capacity), and refuse at validation an EC2 job
-# in an environment without it. Check with `sceptre generate` / the emulator deploy, not only wm render.
 """job: one fan-out job (jobs/<name>.yaml): its AWS Batch job definition and its own role.
 
 Creates

@@ -90,7 +90,8 @@ def stack_for(path: str, user_data: dict, now=None):
 
     env, _, rest = path.partition("/")
     kind = "model" if rest.startswith("models/") else ("deployer" if env == "account" else rest)
-    return from_user_data(kind, {**user_data, "stack": path}, now=now)
+    # As config/config.yaml gives every stack: the project a shared stack reads jobs/ from.
+    return from_user_data(kind, {"project_path": str(ROOT), **user_data, "stack": path}, now=now)
 
 
 # --- a copy of the repository, for tests that change files or need a clean git commit ---

@@ -57,7 +57,10 @@ BAD = [
     ({"vcpus": 16, "memory": 262144}, "memory", "runs with platform: EC2"),
     ({"gpus": 1}, "gpus", "Fargate has none; set platform: EC2"),
     ({"platform": "GPU"}, "platform", "'FARGATE' or 'EC2'"),
-    ({"platform": "EC2", "vcpus": 0.5}, "vcpus", "a child on EC2 takes whole vCPUs"),
+    ({"platform": "EC2", "vcpus": 0.5}, "vcpus", "a child on EC2 takes whole vCPUs; use 1 or more"),
+    ({"platform": "EC2", "vcpus": 2.5, "memory": 4096}, "vcpus", "a child on EC2 takes whole vCPUs; use 2 or 3"),
+    # Only the families that hold the whole child are named: 128 vCPUs and a GPU fit g5 alone.
+    ({"platform": "EC2", "vcpus": 128, "memory": 8192, "gpus": 1}, "gpus", "a family that holds it (g5)"),
     # dev's family is the default, c5 (largest: c5.24xlarge, 96 vCPUs, 192 GiB, no GPU).
     ({"platform": "EC2", "vcpus": 97, "memory": 8192}, "vcpus", "the largest c5 instance (c5.24xlarge) has 96"),
     ({"platform": "EC2", "vcpus": 8, "memory": 192 * 1024}, "memory",
@@ -273,6 +276,15 @@ def test_an_ec2_job_brings_ec2_spot_then_on_demand_of_the_family_scaled_to_zero(
         assert "SpotIamFleetRole" not in resources and "CapacityTags" not in resources  # wm/lint/permissions.py
         assert str(resources["InstanceRole"]) == "!GetAtt InstanceProfile.Arn"
         assert str(resources["SecurityGroupIds"][0]) == "!Ref SecurityGroupId"
+        # Pinned image: Amazon Linux 2023, its NVIDIA image on a GPU family (AWS Batch API, Ec2Configuration).
+        from wm.config.checks import INSTANCE_FAMILIES
+
+        gpu = INSTANCE_FAMILIES[settings.batch_instance_family][3] > 0
+        assert resources["Ec2Configuration"] == [{"ImageType": "ECS_AL2023_NVIDIA" if gpu else "ECS_AL2023"}]
+        # Updated in place (fixed names cannot be replaced), running children given time.
+        assert p["ReplaceComputeEnvironment"] is False
+        assert p["UpdatePolicy"] == {"JobExecutionTimeoutMinutes": 30, "TerminateJobsOnUpdate": False}
+    assert all("UpdatePolicy" not in r for r in t["Resources"].values())  # a property, not the attribute
     queues = {r["Properties"]["JobQueueName"]: [str(o["ComputeEnvironment"]) for o in
                                                  sorted(r["Properties"]["ComputeEnvironmentOrder"], key=lambda o: o["Order"])]
               for r in t["Resources"].values() if r["Type"] == "AWS::Batch::JobQueue"}
@@ -359,3 +371,16 @@ def test_an_ec2_child_costs_its_share_of_the_largest_instance():
     spot = cost.child_cost(prices, job, e.settings.batch_instance_family, True, 60)
     assert spot == pytest.approx(share * (hourly * (1 - prices["ec2"]["spot_discount"]) + prices["public_ipv4_hour"]))
     assert set(prices["ec2"]["on_demand_hour"]) == {row[0] for row in INSTANCE_FAMILIES.values()}
+
+
+def test_a_shared_stack_rendered_without_project_path_is_refused_not_rendered_without_ec2():
+    """Sceptre renders a shared stack from its sceptre_user_data; without project_path (config/config.yaml)
+    it could not read jobs/, and would silently leave out the EC2 capacity an EC2 job needs."""
+    from wm.config.problems import ConfigError
+    from wm.config.resolve import from_user_data
+
+    user_data = {k: v for k, v in read_template((ROOT / "config" / "config.yaml").read_text())
+                 ["sceptre_user_data"].items() if k != "project_path"}
+    with pytest.raises(ConfigError) as err:
+        from_user_data("batch", {**user_data, "stack": "dev/batch"})
+    assert "config/config.yaml: sceptre_user_data.project_path: is missing" in str(err.value)

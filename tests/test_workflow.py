@@ -136,7 +136,12 @@ def test_deployer_policies_name_their_actions_and_scope_their_resources():
             assert all("*" not in a for a in st["Action"]), (logical, st["Action"])
             if "*" in st["Resource"]:
                 assert st["Sid"] in ("CallsAwsDoesNotScopeToAResource", "ReadDriftDetection"), (logical, st["Sid"])
-            if "iam:PassRole" in st["Action"]:
+            if "iam:PassRole" in st["Action"] and st["Sid"] == "PutInstanceRolesInTheirProfiles":
+                # AddRoleToInstanceProfile is authorized as PassRole and may name no service: only the
+                # Batch instance roles, and only to EC2 when a service is named.
+                assert st["Condition"] == {"StringEqualsIfExists": {"iam:PassedToService": "ec2.amazonaws.com"}}
+                assert [r["Fn::Sub"].rsplit(":", 1)[-1] for r in st["Resource"]] == ["role/weekly-models-*-batch-instance"], st
+            elif "iam:PassRole" in st["Action"]:
                 assert "iam:PassedToService" in st["Condition"]["StringEquals"], (logical, st)
             if "iam:PassRole" in st["Action"] and logical != "CloudFormationServiceRole":
                 assert st["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}

@@ -304,8 +304,9 @@ def _job(env: str, name: str, spec: JobSpec, settings: EnvironmentSpec | None, n
     larger = "; a child larger than Fargate allows (16 vCPUs, 120 GiB) runs with platform: EC2"
     if spec.platform == "EC2":
         if spec.vcpus != int(spec.vcpus) or spec.vcpus < 1:
+            near = "1 or more" if spec.vcpus < 1 else f"{int(spec.vcpus)} or {int(spec.vcpus) + 1}"
             problems.append(Problem(jfile, _field("job", "vcpus"), f"{spec.vcpus:g} vCPUs: a child on EC2 takes whole "
-                                    f"vCPUs; use {max(1, int(spec.vcpus))} or more"))
+                                    f"vCPUs; use {near}"))
     elif spec.vcpus not in JOB_VCPUS:
         problems.append(Problem(jfile, _field("job", "vcpus"), f"{spec.vcpus} vCPUs is not a Fargate size; use one of "
                                 f"{', '.join(f'{v:g}' for v in JOB_VCPUS)}{larger}"))
@@ -371,23 +372,24 @@ def _ec2_fit(j: Job, settings: EnvironmentSpec, efile: str) -> list[Problem]:
     memory = checks.ec2_memory_limit(family)
     setting = f"{efile}: sceptre_user_data.environment.batch_instance_family: {family}"
 
-    def larger(index: int, need: float) -> str:
-        fits = [f for f, row in checks.INSTANCE_FAMILIES.items() if row[index] * (1024 * checks.EC2_MEMORY_SHARE
-                                                                                 if index == 2 else 1) >= need]
-        return (f", or set batch_instance_family to a family that fits it ({', '.join(fits)})" if fits
-                else " (no family here is larger)")
+    # The families whose largest size holds the whole child: its vCPUs, memory and GPUs together.
+    fits = [f for f, (_, v, _, g) in checks.INSTANCE_FAMILIES.items()
+            if v >= j.vcpus and checks.ec2_memory_limit(f) >= j.memory and g >= j.gpus]
+
+    hint = (f", or set batch_instance_family to a family that holds it ({', '.join(fits)})" if fits
+            else " (no family here holds it)")
 
     out = []
     if j.vcpus > vcpus:
         out.append(Problem(j.file, _field("job", "vcpus"), f"{j.vcpus:g} vCPUs per child; the largest {family} "
-                           f"instance ({size}) has {vcpus} ({setting}): ask for at most {vcpus}{larger(1, j.vcpus)}"))
+                           f"instance ({size}) has {vcpus} ({setting}): ask for at most {vcpus}{hint}"))
     if j.memory > memory:
         out.append(Problem(j.file, _field("job", "memory"), f"{j.memory} MiB per child; the largest {family} instance "
                            f"({size}) leaves {memory} MiB to jobs, 95% of its memory, the rest kept for the ECS agent "
-                           f"and the system ({setting}): ask for at most {memory}{larger(2, j.memory)}"))
+                           f"and the system ({setting}): ask for at most {memory}{hint}"))
     if j.gpus and not gpus:
         out.append(Problem(j.file, _field("job", "gpus"), f"{j.gpus} GPUs per child; {family} instances have none "
-                           f"({setting}): set gpus: 0{larger(3, j.gpus)}"))
+                           f"({setting}): set gpus: 0{hint}"))
     elif j.gpus > gpus:
         out.append(Problem(j.file, _field("job", "gpus"), f"{j.gpus} GPUs per child; the largest {family} instance "
                            f"({size}) has {gpus} ({setting}): ask for at most {gpus}"))
@@ -620,6 +622,10 @@ def from_user_data(kind: str, user_data: dict, now: dt.datetime | None = None) -
         root = user_data.get("project_path")
         if root:
             jobs = _job_sections(Path(root), env, problems)
+        elif env != ACCOUNT:
+            problems.append(Problem("config/config.yaml", "sceptre_user_data.project_path", "is missing: the shared "
+                                    "stacks read jobs/ through it (an EC2 job needs EC2 capacity in them); add "
+                                    "project_path: \"{{ project_path }}\" under sceptre_user_data"))
     e = _resolve(env, Path("."), "", user_data, {model: user_data.get("model")} if model else {},
                  kinds, now, False, problems, jobs)
     if [p for p in problems if not p.warning]:

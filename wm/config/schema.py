@@ -276,7 +276,7 @@ class EnvironmentSpec(_Strict):
         90, ge=1, description="Days the results bucket keeps a job's outputs.")
     batch_instance_family: str = Field(
         "c5", description="EC2 instance family of the EC2 compute environments, made only when a job has "
-        "platform: EC2 (Batch launches any size of it, up to batch_max_vcpus in all): "
+        "platform: EC2 (Batch launches any size of it, up to batch_max_vcpus per compute environment): "
         f"{', '.join(checks.INSTANCE_FAMILIES)}.")
 
     _kms = field_validator("secrets_kms_key_arn", "logs_kms_key_arn")(_kms_key)
