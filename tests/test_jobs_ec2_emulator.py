@@ -24,7 +24,12 @@ ENV = resolve.load(FIXTURE, "dev", now=resolve.docs_moment(FIXTURE), graph=False
 # The job stack's alert inputs come from the alerts and iam stacks, which this test does not deploy:
 # stand-ins of the right shape (nothing is sent to them here).
 STAND_INS = {"AlertMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:weekly-models-dev-alert",
-             "AlertRulesRoleArn": "arn:aws:iam::123456789012:role/weekly-models-dev-alert-rules"}
+             "AlertRulesRoleArn": "arn:aws:iam::123456789012:role/weekly-models-dev-alert-rules",
+             # A job stack's schedule inputs (used only by a job with a schedule; this one has none).
+             "ScheduleGroupName": names.schedule_group("dev"),
+             "SchedulerRoleArn": "arn:aws:iam::123456789012:role/weekly-models-dev-scheduler",
+             "SilenceCheckArn": "arn:aws:states:us-east-1:123456789012:stateMachine:weekly-models-dev-silence-check",
+             "AlertTopicArn": "arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts"}
 
 
 def create(aws, path: str, parameters: dict[str, str]) -> dict[str, str]:
