@@ -14,7 +14,8 @@ Creates
 - FailureRule `weekly-models-<env>-<job>-job-failed`: a submission that failed (a single job
   out of retries, or an array job with a failed child; children's own events are left out, so a
   thousand failed children make one alert) starts the alert state machine, which words it on
-  the alert topic.
+  the alert topic; FailureRuleFailedAlarm `...-job-failed-undelivered` tells the topic when the
+  rule could not start it.
 
 With a `schedule:` (otherwise only `make submit` submits it):
 - Schedule `weekly-models-<env>-<job>-job`: EventBridge Scheduler, in the environment's schedule
@@ -31,7 +32,7 @@ With a `schedule:` (otherwise only `make submit` submits it):
 Takes: JobExecutionRoleArn, JobLogGroupName, ResultsBucketName (batch), AlertMachineArn,
 AlertTopicArn, SilenceCheckArn (alerts), AlertRulesRoleArn, SchedulerRoleArn (iam),
 ScheduleGroupName (cluster). Every job stack takes the same parameters (one jobs/config.yaml);
-the last four are used only with a schedule.
+SilenceCheckArn, SchedulerRoleArn and ScheduleGroupName are used only with a schedule.
 Outputs: JobDefinitionArn (and ScheduleName with a schedule).
 """
 
@@ -142,22 +143,33 @@ def build(stack: Stack):
         Metadata=why(f"What one child of {job.name} is: image, size, variables, secrets, retries, timeout.")))
     alert = t.add_parameter(Parameter("AlertMachineArn", Type="String", Description="alerts stack"))
     rules_role = t.add_parameter(Parameter("AlertRulesRoleArn", Type="String", Description="iam stack"))
-    t.add_resource(events.Rule(
+    rule = t.add_resource(events.Rule(
         "FailureRule", Name=naming.job_failure_rule(env, job.name), State="ENABLED",
         Description=f"weekly-models {env}: a submission of {job.name} that failed",
         EventPattern=failure_pattern(job),
         Targets=[events.Target(Id="alert", Arn=Ref(alert), RoleArn=Ref(rules_role),
                                InputTransformer=events.InputTransformer(InputTemplate=Sub(alert_input(job))))],
         Metadata=why(f"Tells the lab when a submission of {job.name} failed.")))
+    topic = t.add_parameter(Parameter("AlertTopicArn", Type="String", Description="Alert topic (alerts stack)"))
+    t.add_resource(cloudwatch.Alarm(
+        "FailureRuleFailedAlarm", AlarmName=f"{naming.job_failure_rule(env, job.name)}-undelivered",
+        AlarmDescription=f"weekly-models {env}: the failure rule of {job.name} matched a failed submission but could "
+                         "not start the alert state machine, so that failure was not told",
+        Namespace="AWS/Events", MetricName="FailedInvocations",
+        Dimensions=[cloudwatch.MetricDimension(Name="RuleName", Value=Ref(rule))],
+        Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
+        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+        AlarmActions=[Ref(topic)], Tags=env_tags(env),
+        Metadata=why(f"Tells the lab when a failed submission of {job.name} could not be turned into an alert.")))
     t.add_output(Output("JobDefinitionArn", Value=Ref(definition), Description=f"{job.name}'s job definition"))
     schedule_parameters = [t.add_parameter(Parameter(name, Type="String", Description=what)) for name, what in (
         ("ScheduleGroupName", "Scheduler schedule group (cluster stack)"),
         ("SchedulerRoleArn", "Role the silence check schedule starts the silence check with (iam stack)"),
-        ("SilenceCheckArn", "State machine that checks a due submission was made (alerts stack)"),
-        ("AlertTopicArn", "Alert topic (alerts stack)"))]
+        ("SilenceCheckArn", "State machine that checks a due submission was made (alerts stack)"))]
+    schedule_parameters.append(topic)
     if job.schedule is None:
         # cfn-lint W2001 (parameter not used): one jobs/config.yaml feeds every job stack, and only a
-        # job with a schedule uses these four.
+        # job with a schedule uses these three.
         t.set_metadata({"cfn-lint": {"config": {"ignore_checks": ["W2001"]}}})
         return t
     _schedule(t, stack, definition, *schedule_parameters)

@@ -224,8 +224,10 @@ def test_alerting_resources_are_deployed(deployed, aws):
         TopicArn="arn:aws:sns:us-east-1:123456789012:weekly-models-dev-alerts")["Attributes"]["Policy"])
     assert [p for s in policy["Statement"] for p in s["Principal"]["Service"]] == ["cloudwatch.amazonaws.com"]
     alarms = {a["AlarmName"]: a for a in aws("cloudwatch").describe_alarms(AlarmNamePrefix="weekly-models-dev")["MetricAlarms"]}
-    # Per model: its dead-letter queue and its undelivered failure alerts; then Scheduler's two, the machines' two.
-    assert len(alarms) == 2 * len(MODELS) + 4
+    # Per model: its dead-letter queue and its undelivered failure alerts; then Scheduler's two, the machines' two;
+    # per job its undelivered failure alerts, and a scheduled job's failed submissions.
+    jobs = environment("dev").jobs
+    assert len(alarms) == 2 * len(MODELS) + 4 + len(jobs) + sum(1 for j in jobs if j.schedule)
     family = MODELS[RUN].family
     dlq = alarms[f"{family}-failed-starts"]
     assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": f"{family}-dlq"}]

@@ -147,7 +147,7 @@ def test_every_job_stack_takes_the_parameters_jobs_config_passes(root, capsys):
     without = build(resolve.load(root, "dev", graph=False).stacks["dev/jobs/sweep"]).to_dict()
     assert set(with_schedule["Parameters"]) == set(without["Parameters"]) == passed
     assert "Schedule" not in without["Resources"] and "SchedulerRole" not in without["Resources"]
-    # Only the job without a schedule leaves four of them unused, and says so to cfn-lint.
+    # Only the job without a schedule leaves three of them unused, and says so to cfn-lint.
     assert without["Metadata"] == {"cfn-lint": {"config": {"ignore_checks": ["W2001"]}}}
     assert "Metadata" not in with_schedule
 

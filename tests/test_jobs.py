@@ -384,3 +384,14 @@ def test_a_shared_stack_rendered_without_project_path_is_refused_not_rendered_wi
     with pytest.raises(ConfigError) as err:
         from_user_data("batch", {**user_data, "stack": "dev/batch"})
     assert "config/config.yaml: sceptre_user_data.project_path: is missing" in str(err.value)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_failure_rule_that_cannot_start_the_alert_machine_alerts_the_topic(env):
+    """As a model's (generators/model.py): a failed submission that could not be worded is still told."""
+    for job in jobs_of(env):
+        r = template(env, f"{env}/jobs/{job.name}")["Resources"]
+        alarm = r["FailureRuleFailedAlarm"]["Properties"]
+        assert alarm["Namespace"] == "AWS/Events" and alarm["MetricName"] == "FailedInvocations"
+        assert [str(d["Value"]) for d in alarm["Dimensions"]] == ["!Ref FailureRule"]
+        assert [str(a) for a in alarm["AlarmActions"]] == ["!Ref AlertTopicArn"]

@@ -89,9 +89,9 @@ def fixed_monthly(prices: dict, e: Environment, costs: list[ModelCost]) -> dict[
     ci = prices["container_insights"]
     metrics = ci["metrics_per_cluster"] + ci["metrics_per_task_family"] * len(models)
     # Two for Scheduler, two for the alert state machines, two per model (failed starts, undelivered alerts),
-    # one per scheduled job (failed submissions).
+    # one per job (undelivered alerts) and one more per scheduled job (failed submissions).
     scheduled = [j for j in e.jobs if j.schedule]
-    alarms = 4 + 2 * len(models) + len(scheduled)
+    alarms = 4 + 2 * len(models) + len(e.jobs) + len(scheduled)
     # One silence check per scheduled run or submission.
     checks = sum(c.runs_per_month for c in costs if c.enabled) + sum(
         runs_per_month(j, e.docs_as_of or dt.date.today()) for j in scheduled if j.state == "ENABLED")
