@@ -154,12 +154,13 @@ def _service_statements() -> list:
         allow("InstanceProfiles", [arn("iam", f"instance-profile/{own}", region=False)],
               "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile",
               "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile"),
-        # Only to the services that use this project's roles (what each resource type hands its role to).
+        # Only to the services that use this project's roles (what each resource type hands its role to);
+        # EC2 gets the Batch instance roles only (below).
         allow("PassRolesToTheirServices", roles, "iam:PassRole", Condition=Condition(StringEquals({
-            "iam:PassedToService": sorted(set(PASSED_TO.values()))}))),
+            "iam:PassedToService": sorted(set(PASSED_TO.values()) - {"ec2.amazonaws.com"})}))),
         # AddRoleToInstanceProfile is authorized as iam:PassRole too (Service Authorization Reference,
         # IAM), and AWS does not document that it names a service: the Batch instance roles only, to EC2
-        # when a service is named.
+        # when a service is named (the compute environment passes them to ec2.amazonaws.com).
         allow("PutInstanceRolesInTheirProfiles", [arn("iam", f"role/{P}-*-batch-instance", region=False)],
               "iam:PassRole", Condition=Condition(StringEqualsIfExists({"iam:PassedToService": "ec2.amazonaws.com"}))),
         # An account's first ECS cluster (and Chatbot channel) creates the service's linked role.

@@ -102,13 +102,16 @@ def test_pass_role_only_towards_the_services_that_use_the_roles(role, environmen
 
 def test_an_ec2_compute_environment_passes_its_instance_role_to_ec2_only(role, environments):
     """The compute environment's instance profile carries the role of its name; passing that role to
-    EC2 is what creating the compute environment asks of the service role."""
+    EC2 is what creating the compute environment asks of the service role, and only the statement for
+    the Batch instance roles allows it (no other role of the project may go to EC2)."""
     changed = copy.deepcopy(role)
     for policy in changed.properties["Policies"]:
-        for st in policy["PolicyDocument"]["Statement"]:
+        statements = policy["PolicyDocument"]["Statement"]
+        for st in statements:
             if st.get("Sid") == "PassRolesToTheirServices":
-                services = st["Condition"]["StringEquals"]["iam:PassedToService"]
-                st["Condition"]["StringEquals"]["iam:PassedToService"] = [s for s in services if s != "ec2.amazonaws.com"]
+                assert "ec2.amazonaws.com" not in st["Condition"]["StringEquals"]["iam:PassedToService"]
+        policy["PolicyDocument"]["Statement"] = [st for st in statements
+                                                 if st.get("Sid") != "PutInstanceRolesInTheirProfiles"]
     findings = [str(f) for f in check(changed, environments).findings]
     assert any("(AWS::Batch::ComputeEnvironment)" in f and "Iam:PassRole on arn:aws:iam::123456789012:role/"
                "weekly-models-dev-batch-instance, iam:PassedToService=ec2.amazonaws.com" in f for f in findings), findings
