@@ -50,7 +50,6 @@ from troposphere import (
     Ref,
     Sub,
     chatbot,
-    cloudwatch,
     events,
     iam,
     logs,
@@ -61,7 +60,7 @@ from troposphere import (
 from generators.iam import assume_role
 from wm.config import names as naming
 from wm.config.model import Stack
-from wm.render import arn, checkov_skip, env_tags, new_template, stateful, why
+from wm.render import alarm_on_any, arn, checkov_skip, env_tags, new_template, stateful, why
 
 RUN_METRIC = "TaskStateChanges"
 
@@ -269,15 +268,11 @@ def build(stack: Stack):
              "a schedule could not start its target (a model's task, or its silence check)"),
             ("SchedulerDeadLetterFailuresAlarm", "InvocationsFailedToBeSentToDeadLetterCount",
              "a failed start could not be sent to its dead-letter queue")):
-        t.add_resource(cloudwatch.Alarm(
-            logical, AlarmName=f"{naming.env_prefix(env)}-scheduler-{metric}",
-            AlarmDescription=f"weekly-models {env}: {what}; see the schedule's dead-letter queue and CloudTrail",
-            Namespace="AWS/Scheduler", MetricName=metric,
-            Dimensions=[cloudwatch.MetricDimension(Name="ScheduleGroup", Value=Ref(p_group))],
-            Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
-            ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
-            AlarmActions=[Ref(topic)], Tags=env_tags(env),
-            Metadata=why(f"Tells the lab when {what}.")))
+        t.add_resource(alarm_on_any(
+            logical, name=f"{naming.env_prefix(env)}-scheduler-{metric}",
+            description=f"weekly-models {env}: {what}; see the schedule's dead-letter queue and CloudTrail",
+            namespace="AWS/Scheduler", metric=metric, dimension=("ScheduleGroup", Ref(p_group)), topic=topic,
+            env=env, what=f"Tells the lab when {what}."))
 
     history = t.add_resource(logs.LogGroup(
         "RunHistoryLogGroup", LogGroupName=naming.run_history_log_group(env),
@@ -378,16 +373,13 @@ def build(stack: Stack):
 
     # Who watches the watchers: an alert or silence check that fails is itself an alert.
     for machine, what in ((alert_machine, "words failure alerts"), (silence_machine, "checks that due runs started")):
-        t.add_resource(cloudwatch.Alarm(
-            f"{machine.title}FailedAlarm", AlarmName=f"{machine.properties['StateMachineName']}-failed",
-            AlarmDescription=f"weekly-models {env}: the state machine that {what} failed; its execution history "
-                             "in the Step Functions console says why",
-            Namespace="AWS/States", MetricName="ExecutionsFailed",
-            Dimensions=[cloudwatch.MetricDimension(Name="StateMachineArn", Value=Ref(machine))],
-            Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
-            ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
-            AlarmActions=[Ref(topic)], Tags=env_tags(env),
-            Metadata=why(f"Tells the lab when the state machine that {what} fails, so no alert is lost silently.")))
+        t.add_resource(alarm_on_any(
+            f"{machine.title}FailedAlarm", name=f"{machine.properties['StateMachineName']}-failed",
+            description=f"weekly-models {env}: the state machine that {what} failed; its execution history "
+                        "in the Step Functions console says why",
+            namespace="AWS/States", metric="ExecutionsFailed", dimension=("StateMachineArn", Ref(machine)),
+            topic=topic, env=env,
+            what=f"Tells the lab when the state machine that {what} fails, so no alert is lost silently."))
 
     t.add_output(Output("AlertTopicArn", Value=Ref(topic), Description="SNS topic of this environment's alerts"))
     t.add_output(Output("RunHistoryLogGroupName", Value=Ref(history), Description="Every run's state changes"))

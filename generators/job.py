@@ -45,13 +45,21 @@ from awacs import s3
 from awacs import sqs as asqs
 from awacs.aws import Action as AwacsAction
 from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringLike
-from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, batch, cloudwatch, events, iam, scheduler, sqs
+from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, batch, events, iam, scheduler
 
 from generators.iam import assume_role
-from generators.model import DLQ_RETENTION_SECONDS, schedule_window, season_dates, silence_check_input
+from generators.model import (
+    dead_letter_queue,
+    retry_policy,
+    schedule_window,
+    season_dates,
+    silence_check_input,
+    silence_check_schedule,
+    undelivered_alarm,
+)
 from wm.config import names as naming
 from wm.config.model import Stack
-from wm.render import arn, checkov_skip, env_tags, new_template, stateful, why
+from wm.render import alarm_on_any, arn, env_tags, new_template, why
 
 # Batch matches these against a failed attempt, in order (Batch user guide, "Automated job retries"):
 # infrastructure taking the task away (an EC2 host, Fargate Spot's "Your Spot Task was interrupted.")
@@ -151,16 +159,8 @@ def build(stack: Stack):
                                InputTransformer=events.InputTransformer(InputTemplate=Sub(alert_input(job))))],
         Metadata=why(f"Tells the lab when a submission of {job.name} failed.")))
     topic = t.add_parameter(Parameter("AlertTopicArn", Type="String", Description="Alert topic (alerts stack)"))
-    t.add_resource(cloudwatch.Alarm(
-        "FailureRuleFailedAlarm", AlarmName=f"{naming.job_failure_rule(env, job.name)}-undelivered",
-        AlarmDescription=f"weekly-models {env}: the failure rule of {job.name} matched a failed submission but could "
-                         "not start the alert state machine, so that failure was not told",
-        Namespace="AWS/Events", MetricName="FailedInvocations",
-        Dimensions=[cloudwatch.MetricDimension(Name="RuleName", Value=Ref(rule))],
-        Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
-        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
-        AlarmActions=[Ref(topic)], Tags=env_tags(env),
-        Metadata=why(f"Tells the lab when a failed submission of {job.name} could not be turned into an alert.")))
+    t.add_resource(undelivered_alarm(naming.job_failure_rule(env, job.name), rule, topic, env, job.name,
+                                     "a failed submission"))
     t.add_output(Output("JobDefinitionArn", Value=Ref(definition), Description=f"{job.name}'s job definition"))
     schedule_parameters = [t.add_parameter(Parameter(name, Type="String", Description=what)) for name, what in (
         ("ScheduleGroupName", "Scheduler schedule group (cluster stack)"),
@@ -179,13 +179,9 @@ def build(stack: Stack):
 def _schedule(t, stack: Stack, definition, p_group, p_silence_role, p_silence, p_topic) -> None:
     job, env, settings = stack.job, stack.env.name, stack.env.settings
     s = job.schedule
-    dlq = t.add_resource(sqs.Queue(
-        "DeadLetterQueue", QueueName=naming.job_dead_letter_queue(env, job.name),
-        MessageRetentionPeriod=DLQ_RETENTION_SECONDS, SqsManagedSseEnabled=True, Tags=env_tags(env),
-        Metadata=why(f"Holds the schedule's events for submissions of {job.name} that Scheduler could not make.")
-        | checkov_skip(("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled); "
-                        "it holds only schedule events, never secrets, so a KMS key would add cost only.")),
-        **stateful(settings.deletion_policy)))
+    dlq = t.add_resource(dead_letter_queue(
+        naming.job_dead_letter_queue(env, job.name), env, settings,
+        f"Holds the schedule's events for submissions of {job.name} that Scheduler could not make."))
     role = t.add_resource(iam.Role(
         "SchedulerRole", RoleName=naming.job_scheduler_role_name(env, job.name), Path=naming.job_role_path(env),
         # "The value of aws:SourceArn must be your EventBridge Scheduler schedule group ARN"
@@ -217,33 +213,22 @@ def _schedule(t, stack: Stack, definition, p_group, p_silence_role, p_silence, p
             # A universal target: Input is SubmitJob's request (EventBridge Scheduler user guide,
             # "Using universal targets"; AWS Batch API reference, SubmitJob).
             Arn=Sub("arn:${AWS::Partition}:scheduler:::aws-sdk:batch:submitJob"), RoleArn=GetAtt(role, "Arn"),
-            Input=Sub(request),
-            RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=s.retry.maximum_attempts,
-                                              MaximumEventAgeInSeconds=s.retry.maximum_event_age_seconds),
+            Input=Sub(request), RetryPolicy=retry_policy(s),
             DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(dlq, "Arn"))),
         Metadata=why(f"Submits {job.name} at {s.expression} {s.timezone} ({job.state}).")))
-    # As a model's: fires with the schedule, so an off-season or disabled job is never checked.
-    t.add_resource(scheduler.Schedule(
-        "SilenceCheckSchedule", Name=naming.job_silence_check_schedule(env, job.name), GroupName=Ref(p_group),
-        Description=f"Checks that {job.name} ({env}) was submitted when due",
-        ScheduleExpression=s.expression, ScheduleExpressionTimezone=s.timezone,
-        FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"), State=job.state, **season_dates(job.season),
-        Target=scheduler.Target(
-            Arn=Ref(p_silence), RoleArn=Ref(p_silence_role),
-            Input=silence_check_input(job, job.scheduled_name, naming.job_schedule(env, job.name),
-                                      f"make jobs ENV={env} JOB={job.name}"),
-            RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=s.retry.maximum_attempts,
-                                              MaximumEventAgeInSeconds=s.retry.maximum_event_age_seconds)),
-        Metadata=why(f"Tells the lab when {job.name} was due and no submission of it was recorded.")))
-    t.add_resource(cloudwatch.Alarm(
-        "FailedStartsAlarm", AlarmName=naming.job_failed_starts_alarm(env, job.name),
-        AlarmDescription=f"weekly-models {env}: Scheduler could not submit {job.name}; the reason is in the "
-                         f"message in {naming.job_dead_letter_queue(env, job.name)}",
+    t.add_resource(silence_check_schedule(
+        naming.job_silence_check_schedule(env, job.name), Ref(p_group), s, job.state, season_dates(job.season),
+        Ref(p_silence), Ref(p_silence_role),
+        silence_check_input(job, job.scheduled_name, naming.job_schedule(env, job.name),
+                            f"make jobs ENV={env} JOB={job.name}"),
+        f"Checks that {job.name} ({env}) was submitted when due",
+        f"Tells the lab when {job.name} was due and no submission of it was recorded."))
+    t.add_resource(alarm_on_any(
+        "FailedStartsAlarm", name=naming.job_failed_starts_alarm(env, job.name),
+        description=f"weekly-models {env}: Scheduler could not submit {job.name}; the reason is in the "
+                    f"message in {naming.job_dead_letter_queue(env, job.name)}",
         # Messages sent, not waiting: every failed submission alerts (as a model's, generators/model.py).
-        Namespace="AWS/SQS", MetricName="NumberOfMessagesSent",
-        Dimensions=[cloudwatch.MetricDimension(Name="QueueName", Value=GetAtt(dlq, "QueueName"))],
-        Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
-        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
-        AlarmActions=[Ref(p_topic)], Tags=env_tags(env),
-        Metadata=why(f"Tells the lab each time Scheduler could not submit {job.name} (its dead-letter queue).")))
+        namespace="AWS/SQS", metric="NumberOfMessagesSent", dimension=("QueueName", GetAtt(dlq, "QueueName")),
+        topic=p_topic, env=env,
+        what=f"Tells the lab each time Scheduler could not submit {job.name} (its dead-letter queue)."))
     t.add_output(Output("ScheduleName", Value=Ref(schedule), Description="EventBridge Scheduler schedule"))

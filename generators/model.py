@@ -35,7 +35,7 @@ from troposphere import GetAtt, Output, Parameter, Ref, Region, Sub, cloudwatch,
 from generators.iam import assume_role
 from wm.config import names as naming
 from wm.config.model import Model, Stack
-from wm.render import arn, checkov_skip, env_tags, new_template, stateful, why
+from wm.render import alarm_on_any, arn, checkov_skip, env_tags, new_template, stateful, why
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum: two weeks to notice a failed start
 
@@ -57,6 +57,46 @@ def season_dates(season) -> dict:
     if season.end:
         dates["EndDate"] = _utc(season.end)
     return dates
+
+
+def retry_policy(s) -> scheduler.RetryPolicy:
+    """Scheduler's retries of a start (or submission) it could not make."""
+    return scheduler.RetryPolicy(MaximumRetryAttempts=s.retry.maximum_attempts,
+                                 MaximumEventAgeInSeconds=s.retry.maximum_event_age_seconds)
+
+
+def dead_letter_queue(name: str, env: str, settings, what: str) -> sqs.Queue:
+    """Where Scheduler reports what it could not start or submit (a model's or a job's schedule)."""
+    return sqs.Queue(
+        "DeadLetterQueue", QueueName=name,
+        MessageRetentionPeriod=DLQ_RETENTION_SECONDS, SqsManagedSseEnabled=True, Tags=env_tags(env),
+        Metadata=why(what)
+        | checkov_skip(("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled); "
+                        "it holds only schedule events, never secrets, so a KMS key would add cost only.")),
+        **stateful(settings.deletion_policy))
+
+
+def silence_check_schedule(name: str, group, s, state: str, season: dict, machine, role, given: str,
+                           description: str, what: str) -> scheduler.Schedule:
+    """Fires with the schedule it checks (same expression, zone, season and state), so an off-season or
+    disabled one is never checked, and starts the environment's silence check with `given`."""
+    return scheduler.Schedule(
+        "SilenceCheckSchedule", Name=name, GroupName=group, Description=description,
+        ScheduleExpression=s.expression, ScheduleExpressionTimezone=s.timezone,
+        FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"), State=state, **season,
+        Target=scheduler.Target(Arn=machine, RoleArn=role, Input=given, RetryPolicy=retry_policy(s)),
+        Metadata=why(what))
+
+
+def undelivered_alarm(rule_name: str, rule, topic, env: str, owner: str, failure: str) -> cloudwatch.Alarm:
+    """`owner`'s failure rule matched `failure` (a failed run, a failed submission) but could not start
+    the alert state machine."""
+    return alarm_on_any(
+        "FailureRuleFailedAlarm", name=f"{rule_name}-undelivered",
+        description=f"weekly-models {env}: the failure rule of {owner} matched {failure} but could not start the "
+                    "alert state machine, so that failure was not told",
+        namespace="AWS/Events", metric="FailedInvocations", dimension=("RuleName", Ref(rule)), topic=topic, env=env,
+        what=f"Tells the lab when {failure} of {owner} could not be turned into an alert.")
 
 
 def failure_pattern(cluster_arn, family: str) -> dict:
@@ -161,13 +201,9 @@ def build(stack: Stack):
     log_group = t.add_resource(logs.LogGroup(
         "LogGroup", **log_props, Tags=env_tags(env), Metadata=log_meta, **stateful(settings.deletion_policy)))
 
-    dlq = t.add_resource(sqs.Queue(
-        "DeadLetterQueue", QueueName=naming.dead_letter_queue(env, name),
-        MessageRetentionPeriod=DLQ_RETENTION_SECONDS, SqsManagedSseEnabled=True, Tags=env_tags(env),
-        Metadata=why(f"Holds the schedule's events for runs of {name} that Scheduler could not start.")
-        | checkov_skip(("CKV_AWS_27", "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled); "
-                        "it holds only schedule events, never secrets, so a KMS key would add cost only.")),
-        **stateful(settings.deletion_policy)))
+    dlq = t.add_resource(dead_letter_queue(
+        naming.dead_letter_queue(env, name), env, settings,
+        f"Holds the schedule's events for runs of {name} that Scheduler could not start."))
 
     task_role = None
     if spec.task_permissions:
@@ -222,26 +258,17 @@ def build(stack: Stack):
         FlexibleTimeWindow=window, State=spec.state, **season,
         Target=scheduler.Target(
             Arn=Ref(p_cluster), RoleArn=Ref(p_sched),
-            EcsParameters=scheduler.EcsParameters(**ecs_params),
-            RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=s.retry.maximum_attempts,
-                                              MaximumEventAgeInSeconds=s.retry.maximum_event_age_seconds),
+            EcsParameters=scheduler.EcsParameters(**ecs_params), RetryPolicy=retry_policy(s),
             DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(dlq, "Arn"))),
         Metadata=why(f"Starts {name} at {s.expression} {s.timezone} ({spec.state}).")))
 
-    # Fires with the model's schedule (same expression, zone, season and state), so an off-season
-    # or disabled model is never checked; the state machine waits for the flexible window and
-    # an hour more, then alerts when no task of the model was recorded since the due time.
-    t.add_resource(scheduler.Schedule(
-        "SilenceCheckSchedule", Name=naming.silence_check_schedule(env, name), GroupName=Ref(p_group),
-        Description=f"Checks that {name} ({env}) started when due",
-        ScheduleExpression=s.expression, ScheduleExpressionTimezone=s.timezone,
-        FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"), State=spec.state, **season,
-        Target=scheduler.Target(
-            Arn=Ref(p_silence), RoleArn=Ref(p_sched), Input=silence_input(spec),
-            RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=s.retry.maximum_attempts,
-                                              MaximumEventAgeInSeconds=s.retry.maximum_event_age_seconds)),
-        Metadata=why(f"Tells the lab when {name} was due and did not start (schedule disabled or deleted "
-                     "by hand, or Scheduler could not start it).")))
+    # The state machine waits for the flexible window and an hour more, then alerts when no task
+    # of the model was recorded since the due time.
+    t.add_resource(silence_check_schedule(
+        naming.silence_check_schedule(env, name), Ref(p_group), s, spec.state, season, Ref(p_silence), Ref(p_sched),
+        silence_input(spec), f"Checks that {name} ({env}) started when due",
+        f"Tells the lab when {name} was due and did not start (schedule disabled or deleted by hand, or "
+        "Scheduler could not start it)."))
 
     rule = t.add_resource(events.Rule(
         "FailureRule", Name=naming.failure_rule(env, name), State="ENABLED",
@@ -250,31 +277,18 @@ def build(stack: Stack):
         Targets=[events.Target(Id="alert", Arn=Ref(p_alert), RoleArn=Ref(p_rules_role),
                                InputTransformer=events.InputTransformer(InputTemplate=Sub(alert_input(spec))))],
         Metadata=why(f"Tells the lab when a run of {name} failed to start, exited non-zero or was interrupted.")))
-    t.add_resource(cloudwatch.Alarm(
-        "FailedStartsAlarm", AlarmName=naming.failed_starts_alarm(env, name),
-        AlarmDescription=f"weekly-models {env}: Scheduler could not start {name}; the reason is in the "
-                         f"message in {naming.dead_letter_queue(env, name)}",
+    t.add_resource(alarm_on_any(
+        "FailedStartsAlarm", name=naming.failed_starts_alarm(env, name),
+        description=f"weekly-models {env}: Scheduler could not start {name}; the reason is in the "
+                    f"message in {naming.dead_letter_queue(env, name)}",
         # Messages sent, not messages waiting: the alarm returns to OK after each period, so every
         # failed start alerts, even while an older message still sits in the queue. Scheduler
         # delivers with an ordinary SendMessage (its role needs sqs:SendMessage), which
         # NumberOfMessagesSent counts; only SQS's own redrive is not counted (SQS metrics docs).
-        Namespace="AWS/SQS", MetricName="NumberOfMessagesSent",
-        Dimensions=[cloudwatch.MetricDimension(Name="QueueName", Value=GetAtt(dlq, "QueueName"))],
-        Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
-        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
-        AlarmActions=[Ref(p_topic)], Tags=env_tags(env),
-        Metadata=why(f"Tells the lab each time Scheduler could not start {name} at all (its dead-letter queue).")))
-
-    t.add_resource(cloudwatch.Alarm(
-        "FailureRuleFailedAlarm", AlarmName=f"{naming.failure_rule(env, name)}-undelivered",
-        AlarmDescription=f"weekly-models {env}: the failure rule of {name} matched a failed run but could not "
-                         "start the alert state machine, so that failure was not told",
-        Namespace="AWS/Events", MetricName="FailedInvocations",
-        Dimensions=[cloudwatch.MetricDimension(Name="RuleName", Value=Ref(rule))],
-        Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
-        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
-        AlarmActions=[Ref(p_topic)], Tags=env_tags(env),
-        Metadata=why(f"Tells the lab when a failed run of {name} could not be turned into an alert.")))
+        namespace="AWS/SQS", metric="NumberOfMessagesSent", dimension=("QueueName", GetAtt(dlq, "QueueName")),
+        topic=p_topic, env=env,
+        what=f"Tells the lab each time Scheduler could not start {name} at all (its dead-letter queue)."))
+    t.add_resource(undelivered_alarm(naming.failure_rule(env, name), rule, p_topic, env, name, "a failed run"))
 
     t.add_output(Output("TaskDefinitionArn", Value=Ref(taskdef), Description="Current task definition revision"))
     t.add_output(Output("LogGroupName", Value=Ref(log_group), Description="Where the runs' output goes"))

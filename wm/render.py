@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import yaml
-from troposphere import Sub, Tags, Template
+from troposphere import Ref, Sub, Tags, Template, cloudwatch
 
 from wm.config import names as naming
 
@@ -24,6 +24,18 @@ def why(text: str, **extra) -> dict:
 def checkov_skip(*pairs: tuple[str, str]) -> dict:
     """Metadata suppressing checkov findings, each with its reason."""
     return {"checkov": {"skip": [{"id": i, "comment": c} for i, c in pairs]}}
+
+
+def alarm_on_any(logical: str, *, name: str, description: str, namespace: str, metric: str, dimension: tuple,
+                 topic, env: str, what: str) -> cloudwatch.Alarm:
+    """An alarm that tells the alert topic whenever `metric` (one `dimension`: name, value) counts
+    anything in five minutes, and is OK again when it does not; no data is not a breach."""
+    return cloudwatch.Alarm(
+        logical, AlarmName=name, AlarmDescription=description, Namespace=namespace, MetricName=metric,
+        Dimensions=[cloudwatch.MetricDimension(Name=dimension[0], Value=dimension[1])],
+        Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0,
+        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+        AlarmActions=[Ref(topic)], Tags=env_tags(env), Metadata=why(what))
 
 
 def stateful(policy: str) -> dict:
