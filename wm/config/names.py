@@ -234,12 +234,16 @@ def scheduled_submission(job: str) -> str:
 SCHEDULED_PREFIX = "scheduled-"
 
 
-def job_names(env: str, job: str) -> dict[str, str]:
-    return {"job definition name": job_definition(env, job), "job role name": job_role_name(env, job),
-            "failure rule name": job_failure_rule(env, job), "schedule name": job_schedule(env, job),
-            "silence check schedule name": job_silence_check_schedule(env, job),
-            "dead-letter queue name": job_dead_letter_queue(env, job),
-            "scheduler role name": job_scheduler_role_name(env, job)}
+def job_names(env: str, job: str, scheduled: bool = True) -> dict[str, str]:
+    """The length-limited names of one job, keyed as in LIMITS; its schedule's only when it has one."""
+    out = {"job definition name": job_definition(env, job), "job role name": job_role_name(env, job),
+           "failure rule name": job_failure_rule(env, job)}
+    if scheduled:
+        out |= {"schedule name": job_schedule(env, job),
+                "silence check schedule name": job_silence_check_schedule(env, job),
+                "dead-letter queue name": job_dead_letter_queue(env, job),
+                "scheduler role name": job_scheduler_role_name(env, job)}
+    return out
 
 
 def model_names(env: str, model: str) -> dict[str, str]:

@@ -337,11 +337,7 @@ def _job(env: str, name: str, spec: JobSpec, settings: EnvironmentSpec | None, n
         for key in values:
             if checks.env_var_name(key):
                 problems.append(Problem(jfile, _field("job", "parameter_sets", i, key), checks.env_var_name(key)))
-    aws_names = names.job_names(env, name)
-    if spec.schedule is None:  # its schedule's names exist only with a schedule
-        aws_names = {k: v for k, v in aws_names.items() if k in ("job definition name", "job role name",
-                                                                 "failure rule name")}
-    problems += _file_name_problems(jfile, name, "job", aws_names)
+    problems += _file_name_problems(jfile, name, "job", names.job_names(env, name, spec.schedule is not None))
     if name.startswith(names.SCHEDULED_PREFIX):
         problems.append(Problem(jfile, "(file name)", f"{name!r} starts with {names.SCHEDULED_PREFIX!r}, which names "
                                 "the submissions a schedule makes (the run history counts those); rename the file, "

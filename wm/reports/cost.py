@@ -80,7 +80,7 @@ def model_cost(prices: dict, model: Model, as_of: dt.date, minutes: float | None
     return ModelCost(model.name, model.capacity, minutes, per_run, n, per_run * n, model.state == "ENABLED")
 
 
-def fixed_monthly(prices: dict, e: Environment, costs: list[ModelCost]) -> dict[str, float]:
+def fixed_monthly(prices: dict, e: Environment, costs: list[ModelCost], as_of: dt.date) -> dict[str, float]:
     """The environment's monthly costs that are not compute, item by item."""
     models = e.models
     run_hours = sum(c.runs_per_month * c.minutes / 60 for c in costs if c.enabled)
@@ -94,7 +94,7 @@ def fixed_monthly(prices: dict, e: Environment, costs: list[ModelCost]) -> dict[
     alarms = 4 + 2 * len(models) + len(e.jobs) + len(scheduled)
     # One silence check per scheduled run or submission.
     checks = sum(c.runs_per_month for c in costs if c.enabled) + sum(
-        runs_per_month(j, e.docs_as_of or dt.date.today()) for j in scheduled if j.state == "ENABLED")
+        runs_per_month(j, as_of) for j in scheduled if j.state == "ENABLED")
     # The run metric is a custom metric per model, billed for the hours it receives data: a run's hours.
     metric_hours = sum(c.runs_per_month * (c.minutes / 60 + 1) for c in costs if c.enabled)
     return {
@@ -144,7 +144,7 @@ def report(prices: dict, e: Environment, as_of: dt.date, only: str | None = None
         lines += ["", f"total per month for {only}: {c.per_month:.2f}{state}; the environment's fixed costs, shared "
                   f"by every model, are in make cost ENV={e.name} without MODEL="]
         return "\n".join(lines)
-    fixed = fixed_monthly(prices, e, costs)
+    fixed = fixed_monthly(prices, e, costs, as_of)
     lines += ["", "fixed monthly costs of the environment:"]
     lines += [f"  {name:58} {value:8.2f}" for name, value in fixed.items()]
     compute = sum(c.per_month for c in costs if c.enabled)
