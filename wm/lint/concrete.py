@@ -98,6 +98,11 @@ def _none(p, c):
     return None
 
 
+def _arn_kind(arn_of: Callable[[dict, Context], str], attribute: str) -> Kind:
+    """A type whose Ref and `attribute` are both its own ARN."""
+    return Kind(arn_of, {attribute: arn_of}, arn_of)
+
+
 KINDS: dict[str, Kind] = {
     "AWS::IAM::Role": Kind(_name("RoleName"), {"Arn": _role_arn, "RoleId": lambda p, c: c.made_up("AROA")}, _role_arn),
     "AWS::IAM::ManagedPolicy": Kind(_policy_arn, {"PolicyArn": _policy_arn}, _policy_arn),
@@ -132,29 +137,22 @@ KINDS: dict[str, Kind] = {
                               {"Arn": lambda p, c: c.arn("ecs", f"cluster/{_name('ClusterName')(p, c)}")},
                               lambda p, c: c.arn("ecs", f"cluster/{_name('ClusterName')(p, c)}")),
     # Ref is the new revision's ARN; the first revision stands in for it.
-    "AWS::ECS::TaskDefinition": Kind(
-        lambda p, c: c.arn("ecs", f"task-definition/{_name('Family')(p, c)}:1"),
-        {"TaskDefinitionArn": lambda p, c: c.arn("ecs", f"task-definition/{_name('Family')(p, c)}:1")},
-        lambda p, c: c.arn("ecs", f"task-definition/{_name('Family')(p, c)}:1")),
+    "AWS::ECS::TaskDefinition": _arn_kind(
+        lambda p, c: c.arn("ecs", f"task-definition/{_name('Family')(p, c)}:1"), "TaskDefinitionArn"),
     "AWS::StepFunctions::StateMachine": Kind(_machine_arn, {"Arn": _machine_arn,
                                                             "Name": _name("StateMachineName")}, _machine_arn),
-    "AWS::Chatbot::SlackChannelConfiguration": Kind(
+    "AWS::Chatbot::SlackChannelConfiguration": _arn_kind(
         lambda p, c: c.arn("chatbot", f"chat-configuration/slack-channel/{p['ConfigurationName']}", regional=False),
-        {"Arn": lambda p, c: c.arn("chatbot", f"chat-configuration/slack-channel/{p['ConfigurationName']}",
-                                   regional=False)},
-        lambda p, c: c.arn("chatbot", f"chat-configuration/slack-channel/{p['ConfigurationName']}", regional=False)),
+        "Arn"),
     "AWS::S3::Bucket": Kind(_name("BucketName"), {"Arn": lambda p, c: f"arn:{PARTITION}:s3:::{_name('BucketName')(p, c)}"},
                             lambda p, c: f"arn:{PARTITION}:s3:::{_name('BucketName')(p, c)}"),
     "AWS::S3::BucketPolicy": Kind(lambda p, c: p["Bucket"], {}, _none),
     # Batch: Ref is the resource's ARN (CloudFormation resource reference, AWS::Batch::*, return values).
-    "AWS::Batch::ComputeEnvironment": Kind(
+    "AWS::Batch::ComputeEnvironment": _arn_kind(
         lambda p, c: c.arn("batch", f"compute-environment/{_name('ComputeEnvironmentName')(p, c)}"),
-        {"ComputeEnvironmentArn": lambda p, c: c.arn("batch", f"compute-environment/{_name('ComputeEnvironmentName')(p, c)}")},
-        lambda p, c: c.arn("batch", f"compute-environment/{_name('ComputeEnvironmentName')(p, c)}")),
-    "AWS::Batch::JobQueue": Kind(
-        lambda p, c: c.arn("batch", f"job-queue/{_name('JobQueueName')(p, c)}"),
-        {"JobQueueArn": lambda p, c: c.arn("batch", f"job-queue/{_name('JobQueueName')(p, c)}")},
-        lambda p, c: c.arn("batch", f"job-queue/{_name('JobQueueName')(p, c)}")),
+        "ComputeEnvironmentArn"),
+    "AWS::Batch::JobQueue": _arn_kind(
+        lambda p, c: c.arn("batch", f"job-queue/{_name('JobQueueName')(p, c)}"), "JobQueueArn"),
     # Ref is the new revision's ARN; the first revision stands in for it.
     "AWS::Batch::JobDefinition": Kind(
         lambda p, c: c.arn("batch", f"job-definition/{_name('JobDefinitionName')(p, c)}:1"), {},
