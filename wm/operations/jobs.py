@@ -114,6 +114,8 @@ def history(aws, e: Environment, now: dt.datetime) -> list[dict]:
     for event in history_events(aws, e.name, filterPattern='{ $.source = "aws.batch" }', startTime=since):
         record = json.loads(event["message"])
         detail = record.get("detail") or {}
+        # Checked again: the pattern narrows what AWS returns, but an endpoint that ignores JSON patterns
+        # (the emulator's moto) returns every event.
         if record.get("source") == "aws.batch" and "jobId" in detail and "jobDefinition" in detail:
             # Latest by time; within the same millisecond, the later state.
             order = STATES.index(detail["status"]) if detail.get("status") in STATES else -1
@@ -169,7 +171,7 @@ def schedule_lines(aws, e: Environment, jobs: list[Job], now: dt.datetime) -> li
     from wm.config.schedules import describe
     from wm.operations.runs import next_run_words
 
-    lines, tz = [], zoneinfo.ZoneInfo(e.project.lab_timezone)
+    lines, tz = [], zoneinfo.ZoneInfo(e.lab_timezone)
     for j in (j for j in jobs if j.schedule):
         try:
             deployed = aws("scheduler").get_schedule(Name=names.job_schedule(e.name, j.name),
@@ -180,7 +182,7 @@ def schedule_lines(aws, e: Environment, jobs: list[Job], now: dt.datetime) -> li
                 raise
             when = "none: its schedule is not deployed (make deploy)"
         lines.append(f"{j.name} is submitted {describe(j.schedule.expression, j.schedule.timezone)} as "
-                     f"{j.scheduled_name}; next ({e.project.lab_timezone}): {when}")
+                     f"{j.scheduled_name}; next ({e.lab_timezone}): {when}")
     return lines
 
 
