@@ -101,6 +101,63 @@ def test_make_lint_runs_the_project_rules(monkeypatch):
     assert {m.group(1) for line in found if (m := re.search(r": ([EWI]\d{4}) ", line))} == RULE_IDS, found
 
 
+CORE = ROOT / "tests" / "fixtures" / "cfn-lint" / "breaks-cfn-lint-rules.yaml"
+
+
+def test_the_project_runner_finds_what_the_cfn_lint_command_finds(monkeypatch):
+    """wm/lint/cfn.py builds each of cfn-lint's validator classes once (_share_validator_classes);
+    over a template breaking many of cfn-lint's own rules, every project rule's fixtures and one
+    stack of each kind, its findings are the command's, line, column and message alike."""
+    from conftest import rendered
+
+    from wm.lint import cfn
+
+    monkeypatch.setenv("WM_LINT_NOW", LINT_NOW)
+    build = ROOT / "build" / "test-runner-equals-command"
+    kinds: dict[str, str] = {}
+    for path, text in rendered("dev").items():
+        kinds.setdefault(path.split("/")[-2] if "/" in path else path, text)
+    stacks = []
+    for name, text in sorted(kinds.items()):
+        stacks.append(build / f"{name}.yaml")
+        stacks[-1].parent.mkdir(parents=True, exist_ok=True)
+        stacks[-1].write_text(text)
+    files = [CORE, *FIXTURE_FILES, *stacks]
+    ours, _, _ = cfn.lint(files, workers=1)
+    theirs = sorted(f"{ROOT / m['Filename']}:{m['Location']['Start']['LineNumber']}:"
+                    f"{m['Location']['Start']['ColumnNumber']}: {m['Rule']['Id']} {m['Message']}"
+                    for m in run_cfn_lint(files))
+    assert len({line.split(": ")[1].split()[0] for line in theirs if line.startswith(str(CORE))}) >= 15
+    assert ours == theirs
+
+
+def test_validator_classes_are_built_once_per_distinct_set_of_handlers():
+    from cfnlint.jsonschema.validators import CfnTemplateValidator
+
+    from wm.lint import cfn
+
+    cfn._share_validator_classes()
+    validator = CfnTemplateValidator({})
+    same = validator.extend(validators={"maxLength": _handler})
+    assert validator.extend(validators={"maxLength": _handler}) is same  # without sharing: a new class each call
+    assert validator.extend(validators={"maxLength": _other_handler}) is not same
+    assert validator.extend(validators={"maxLength": _handler}, function_filter=_filter(False)) is not same
+
+
+def _handler(validator, value, instance, schema):
+    yield from ()
+
+
+def _other_handler(validator, value, instance, schema):
+    yield from ()
+
+
+def _filter(add_cfn_lint_keyword: bool):
+    from cfnlint.jsonschema._filter import FunctionFilter
+
+    return FunctionFilter(add_cfn_lint_keyword=add_cfn_lint_keyword)
+
+
 @pytest.mark.parametrize("fixture", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture(fixture: Path, findings):
     rule_id = fixture.parent.name
