@@ -100,3 +100,26 @@ def test_real_account_commands_refuse_an_emulator_endpoint(copy):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 4
     assert "AWS_ENDPOINT_URL is set" in result.stderr and "unset AWS_ENDPOINT_URL" in result.stderr
+
+
+def test_the_wm_command_tunes_the_collector_before_importing_anything_heavy():
+    """pyproject.toml's `wm` starts in wm/__main__.py: the collector's threshold is raised before
+    pydantic and troposphere build their objects (bench/bench.py times `make render` this way)."""
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["wm"] == "wm.__main__:main"
+    code = ("import gc, sys\n"
+            "import wm.__main__ as entry\n"
+            "assert not {'wm.cli', 'pydantic', 'troposphere'} & set(sys.modules), sorted(sys.modules)\n"
+            "seen = []\n"
+            "class Spy:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'pydantic': seen.append(gc.get_threshold())\n"
+            "sys.meta_path.insert(0, Spy())\n"
+            "sys.argv = ['wm', 'validate', 'dev']\n"
+            "rc = entry.main()\n"
+            "assert seen == [entry.GC_THRESHOLDS], seen\n"
+            "sys.exit(rc)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

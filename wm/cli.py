@@ -2,7 +2,8 @@
 
 Every command resolves the configuration once (wm/config/resolve.py) and prints problems
 as `file: field: what is wrong; what would be right`, exiting 2 without a traceback,
-before any AWS call. Deploys, plans and drift go through Sceptre (wm/deploy/).
+before any AWS call. Deploys, plans and drift go through Sceptre (wm/deploy/). The `wm`
+command starts in wm/__main__.py, which tunes the garbage collector first.
 """
 
 from __future__ import annotations
