@@ -18,3 +18,11 @@ def test_bench_renders_synthetic_models(tmp_path):
     best, times, files = bench.bench_render(root, tmp_path / "out", size)
     assert len(files) == size + shared and len(times) == bench.REPEATS and best == min(times)
     assert {f.stem for f in files if f.parent.name == "models"} >= {m.name for m in models("dev")}
+
+
+def test_make_render_is_timed_with_the_bytecode_cache_python_keeps_by_default(tmp_path, monkeypatch):
+    # Some sandboxes and CI images set PYTHONDONTWRITEBYTECODE; a person's Python caches bytecode.
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    cmd, env = bench.render_command(tmp_path / "out", tmp_path / "pycache")
+    assert cmd[-5:] == ["render", "dev", "prod", "--out", str(tmp_path / "out")]
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "pycache")
