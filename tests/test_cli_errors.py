@@ -123,3 +123,13 @@ def test_the_wm_command_tunes_the_collector_before_importing_anything_heavy():
             "sys.exit(rc)\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_render_writes_nothing_unless_every_environment_named_is_valid(copy):
+    config = copy / "config" / "prod" / "config.yaml"
+    config.write_text(config.read_text().replace("sceptre_user_data:\n  environment:\n",
+                                                 "sceptre_user_data:\n  environment:\n    colour: blue\n", 1))
+    result = wm(copy, "render", "dev", "prod", "--out", str(copy / "out"))
+    assert result.returncode == 2 and "colour" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert not (copy / "out").exists()  # dev is valid, but was not written either
+    assert wm(copy, "render", "dev", "--out", str(copy / "out")).returncode == 0 and (copy / "out" / "dev").is_dir()
