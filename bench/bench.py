@@ -13,7 +13,7 @@ What it measures (figures are printed, never asserted):
    default (render_command says why that is set explicitly). Beside it, CDK's synth of the
    equivalent app (bench/cdk/app.js: the same stacks, parameters, resources and outputs
    declared as CDK constructs), in a new process too. After one untimed run of each, the two
-   are taken in turn 5 times, so a busy moment of the machine slows both; best of each. The
+   are taken in turn 10 times, so a busy moment of the machine slows both; best of each. The
    target is make render at least 10 times faster. Needs Node.js; npm installs the pinned
    aws-cdk-lib into bench/cdk/node_modules on first use.
 3. cfn-lint as `make lint` runs it (`wm.lint.cfn`: the I rules and the project's rules, the
@@ -155,7 +155,7 @@ CDK_DIR = REPO / "bench" / "cdk"
 CDK_TARGET = 10  # make render at least this many times faster than CDK synth
 
 
-ROUNDS = 5  # make render and CDK synth, taken in turn
+ROUNDS = 10  # make render and CDK synth, taken in turn
 
 
 def bench_render_vs_cdk(tmp: Path) -> tuple[tuple[float, list[float]], tuple[float, list[float]] | str]:
