@@ -266,19 +266,11 @@ def _value(data, indent: int, out: list, texts: dict, *, in_sequence: bool) -> N
             else:
                 _sequence(value, indent + 2 if in_sequence else indent, out, texts, inline=False)
             return
-        if in_sequence:
-            out.append(" ")
-            _mapping(data, indent + 2, out, texts, inline=True)
-        else:
-            out.append("\n")
-            _mapping(data, indent + 2, out, texts, inline=False)
+        out.append(" " if in_sequence else "\n")  # after a dash, the first key goes on its line
+        _mapping(data, indent + 2, out, texts, inline=in_sequence)
         return
-    if in_sequence:
-        out.append(" ")
-        _sequence(data, indent + 2, out, texts, inline=True)
-    else:
-        out.append("\n")
-        _sequence(data, indent, out, texts, inline=False)  # a mapping's sequences are not indented
+    out.append(" " if in_sequence else "\n")  # a mapping's sequences are not indented; a sequence's are
+    _sequence(data, indent + 2 if in_sequence else indent, out, texts, inline=in_sequence)
 
 
 def _mapping(data: dict, indent: int, out: list, texts: dict, *, inline: bool) -> None:
