@@ -67,23 +67,19 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml when pr
 
 
 def _represent_dict(dumper, data: dict):
-    if len(data) == 1:
-        (key, value), = data.items()
-        tag = _SHORT_FORMS.get(key)
-        if tag == "!GetAtt" and isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return dumper.represent_scalar(tag, ".".join(value))
-        if tag and isinstance(value, list):
-            return dumper.represent_sequence(tag, value)
-        if tag and isinstance(value, dict):
-            return dumper.represent_mapping(tag, value)
-        if tag:
-            text = str(value)
-            return dumper.represent_scalar(tag, text, style="'" if text == "" else "|" if "\n" in text else None)
-    return dumper.represent_mapping("tag:yaml.org,2002:map", sorted(data.items()))
+    short = _short_form(data)
+    if short is None:
+        return dumper.represent_mapping("tag:yaml.org,2002:map", sorted(data.items()))
+    tag, value = short
+    if isinstance(value, tuple):
+        return dumper.represent_scalar(*value)
+    if isinstance(value, list):
+        return dumper.represent_sequence(tag, value)
+    return dumper.represent_mapping(tag, value)
 
 
 def _represent_str(dumper, data: str):
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+    return dumper.represent_scalar(*_scalar_of(data))
 
 
 _Dumper.add_representer(dict, _represent_dict)
@@ -113,9 +109,9 @@ def yaml_text(data) -> str:
         if type(data) is not dict or not data or _short_form(data) is not None:
             raise _Other("not a template's mapping")
         _collect(data, scalars, set())
-        texts = _scalar_texts(scalars)
+        _learn(scalars)
         out = ["---\n"]
-        _mapping(data, 0, out, texts, inline=False)
+        _mapping(data, 0, out, inline=False)
     except _Other:
         return yaml.dump(data, Dumper=_Dumper, **_OPTIONS)
     return "".join(out)
@@ -131,24 +127,25 @@ _KEY = 100  # a longer key goes to yaml.dump (libyaml writes a key over 128 char
 
 
 def _short_form(data: dict):
-    """(tag, collection) or (tag, scalar) when `data` is written in short form, exactly as
-    _represent_dict writes it (a scalar as _scalar_of gives it); else None."""
+    """(tag, collection) or (tag, (tag, text, style)) when `data` is an intrinsic function
+    written in short form (!Ref X, !GetAtt X.Y, !Sub '...'), else None: the one rule both the
+    representer above and the block writer below follow."""
     if len(data) != 1:
         return None
     (key, value), = data.items()
     tag = _SHORT_FORMS.get(key)
     if tag is None:
         return None
-    if tag == "!GetAtt" and type(value) is list and all(type(v) is str for v in value):
+    if tag == "!GetAtt" and isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tag, (tag, ".".join(value), None)
-    if type(value) is list or type(value) is dict:
+    if isinstance(value, (list, dict)):
         return tag, value
     text = str(value)
     return tag, (tag, text, "'" if text == "" else "|" if "\n" in text else None)
 
 
 def _scalar_of(text: str) -> tuple:
-    """A string as _represent_str writes it: (tag, text, style)."""
+    """A string as both paths write it: (tag, text, style), a literal block if it has a line break."""
     return _STR, text, "|" if "\n" in text else None
 
 
@@ -189,16 +186,16 @@ def _collect(data, scalars: dict, seen: set) -> None:
 _TEXTS: dict = {}  # (tag, text, style) -> how libyaml writes it: the same strings recur in every template
 
 
-def _scalar_texts(scalars: dict) -> dict:
-    """How libyaml writes each scalar as an item of a block sequence at column 0: one line, or a
-    literal block's header and its lines (indented by 2 there)."""
+def _learn(scalars: dict) -> None:
+    """Ask libyaml, in one batch, how it writes each scalar not yet in _TEXTS."""
     todo = [key for key in scalars if key not in _TEXTS]
     if todo:
         _TEXTS.update(_libyaml_texts(todo))
-    return _TEXTS
 
 
 def _libyaml_texts(scalars: list) -> dict:
+    """How libyaml writes each scalar as an item of a block sequence at column 0: one line, or a
+    literal block's header and its lines (indented by 2 there)."""
     stream = io.StringIO()
     dumper = _Dumper(stream, **{**_OPTIONS, "explicit_start": False})
     dumper.open()
@@ -224,9 +221,9 @@ def _libyaml_texts(scalars: list) -> dict:
     return texts
 
 
-def _scalar(scalar: tuple, indent: int, out: list, texts: dict) -> None:
+def _scalar(scalar: tuple, indent: int, out: list) -> None:
     """One scalar (tag, text, style) after its key or dash; a literal block's lines at `indent`."""
-    head, lines = texts[scalar]
+    head, lines = _TEXTS[scalar]
     if not lines and indent + _KEY + len(head) + 4 > _WIDTH:  # it might be broken here: yaml.dump decides
         raise _Other("a line near the width")
     out.append(head)
@@ -236,12 +233,12 @@ def _scalar(scalar: tuple, indent: int, out: list, texts: dict) -> None:
     out.append("\n")
 
 
-def _value(data, indent: int, out: list, texts: dict, *, in_sequence: bool) -> None:
+def _value(data, indent: int, out: list, *, in_sequence: bool) -> None:
     """A value after "key:" (in_sequence False) or "-" (True), the key or dash at column `indent`."""
     kind = type(data)
     if kind is str:
         out.append(" ")
-        _scalar(_scalar_of(data), indent + 2, out, texts)
+        _scalar(_scalar_of(data), indent + 2, out)
         return
     if kind is bool:
         out.append(" true\n" if data else " false\n")
@@ -258,37 +255,37 @@ def _value(data, indent: int, out: list, texts: dict, *, in_sequence: bool) -> N
             tag, value = short
             if type(value) is tuple:  # libyaml's text of it starts with the tag
                 out.append(" ")
-                _scalar(value, indent + 2, out, texts)
+                _scalar(value, indent + 2, out)
                 return
             out.append(f" {tag}\n")
             if type(value) is dict:
-                _mapping(value, indent + 2, out, texts, inline=False)
+                _mapping(value, indent + 2, out, inline=False)
             else:
-                _sequence(value, indent + 2 if in_sequence else indent, out, texts, inline=False)
+                _sequence(value, indent + 2 if in_sequence else indent, out, inline=False)
             return
         out.append(" " if in_sequence else "\n")  # after a dash, the first key goes on its line
-        _mapping(data, indent + 2, out, texts, inline=in_sequence)
+        _mapping(data, indent + 2, out, inline=in_sequence)
         return
     out.append(" " if in_sequence else "\n")  # a mapping's sequences are not indented; a sequence's are
-    _sequence(data, indent + 2 if in_sequence else indent, out, texts, inline=in_sequence)
+    _sequence(data, indent + 2 if in_sequence else indent, out, inline=in_sequence)
 
 
-def _mapping(data: dict, indent: int, out: list, texts: dict, *, inline: bool) -> None:
+def _mapping(data: dict, indent: int, out: list, *, inline: bool) -> None:
     pad = " " * indent
     for n, key in enumerate(sorted(data)):
         if n or not inline:
             out.append(pad)
-        head, lines = texts[_scalar_of(key)]
+        head, lines = _TEXTS[_scalar_of(key)]
         if lines:
             raise _Other("a key on several lines")
         out.append(head + ":")
-        _value(data[key], indent, out, texts, in_sequence=False)
+        _value(data[key], indent, out, in_sequence=False)
 
 
-def _sequence(data: list, indent: int, out: list, texts: dict, *, inline: bool) -> None:
+def _sequence(data: list, indent: int, out: list, *, inline: bool) -> None:
     pad = " " * indent
     for n, item in enumerate(data):
         if n or not inline:
             out.append(pad)
         out.append("-")
-        _value(item, indent, out, texts, in_sequence=True)
+        _value(item, indent, out, in_sequence=True)
