@@ -75,18 +75,23 @@ def cmd_validate(args) -> None:
         print(f"  note: {note}")
 
 
+def templates(e: Environment) -> list[tuple[str, str]]:
+    """Every stack of `e` rendered: (stack path, template) pairs, in the environment's order."""
+    return [(path, render(stack)) for path, stack in e.stacks.items()]
+
+
 def render_env(e: Environment, out: Path) -> list[Path]:
     """Write every stack's template to out/<env>/<stack path>.yaml; returns the files written."""
-    return write_env(e.name, [(path, render(stack)) for path, stack in e.stacks.items()], out)
+    return write_env(e.name, templates(e), out)
 
 
-def write_env(name: str, templates: list[tuple[str, str]], out: Path) -> list[Path]:
+def write_env(name: str, pairs: list[tuple[str, str]], out: Path) -> list[Path]:
     """Write (stack path, template) pairs of environment `name` under out/; returns the files."""
     target = out / name
     if target.exists():
         shutil.rmtree(target)  # no stale template of a removed model survives
     written = []
-    for path, text in templates:
+    for path, text in pairs:
         file = out / f"{path}.yaml"
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(text)
@@ -99,24 +104,17 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
-def _rendered(env: str, root: Path, now) -> tuple[str, list[tuple[str, str]], list[str]]:
-    """One environment read, checked and rendered in memory: its name, (stack path, template)
-    pairs and warnings."""
-    e = _load(env, root, now)
-    return e.name, [(path, render(stack)) for path, stack in e.stacks.items()], [str(w) for w in e.warnings]
-
-
 def cmd_render(args) -> None:
     """Every environment named, in one process (the imports paid once), each read and checked
     once; nothing is written unless every one of them is valid."""
     root = Path(args.root).resolve()
     now = resolve.docs_moment(root) if args.as_of_docs else None
     out = Path(args.out)
-    for name, templates, warnings in [_rendered(env, root, now) for env in args.env]:
-        files = write_env(name, templates, out)
-        for w in warnings:
-            print(f"  warning: {w}")
-        print(f"rendered {_count(len(files), 'template')} to {_shown(out / name)}/")
+    rendered = [(e, templates(e)) for e in (_load(env, root, now) for env in args.env)]
+    for e, texts in rendered:
+        files = write_env(e.name, texts, out)
+        _warn(e)
+        print(f"rendered {_count(len(files), 'template')} to {_shown(out / e.name)}/")
 
 
 def cmd_deployable(args) -> None:
