@@ -168,7 +168,7 @@ def bench_render_vs_cdk(tmp: Path) -> tuple[tuple[float, list[float]], tuple[flo
     from generators import build
     from wm.config import resolve
 
-    render_cmd, render_env = render_command(tmp / "make-render", tmp / "pycache")
+    render_cmd, render_vars = render_command(tmp / "make-render", tmp / "pycache")
     cdk_cmd: list[str] | None = None
     skipped = ""
     if not shutil.which("node") or not shutil.which("npm"):
@@ -179,9 +179,10 @@ def bench_render_vs_cdk(tmp: Path) -> tuple[tuple[float, list[float]], tuple[flo
                               capture_output=True, text=True)
         if proc.returncode:
             skipped = "skipped: npm ci in bench/cdk failed: " + (proc.stderr or proc.stdout).strip()[-300:]
-    definition = {s.name: build(s).to_dict() for env in ("dev", "prod")
-                  for s in resolve.load(REPO, env, graph=False).stacks.values()}
+    definition: dict = {}
     if not skipped:
+        definition = {s.name: build(s).to_dict() for env in ("dev", "prod")
+                      for s in resolve.load(REPO, env, graph=False).stacks.values()}
         (tmp / "cdk.json").write_text(json.dumps(definition))
         cdk_cmd = ["node", str(CDK_DIR / "app.js"), str(tmp / "cdk.json"), str(tmp / "cdk.out")]
 
@@ -194,11 +195,11 @@ def bench_render_vs_cdk(tmp: Path) -> tuple[tuple[float, list[float]], tuple[flo
         return elapsed
 
     renders, synths = [], []
-    timed(render_cmd, render_env, "wm render dev prod")
+    timed(render_cmd, render_vars, "wm render dev prod")
     if cdk_cmd:
         timed(cdk_cmd, None, "CDK synth of the equivalent app")
     for _ in range(ROUNDS):
-        renders.append(timed(render_cmd, render_env, "wm render dev prod"))
+        renders.append(timed(render_cmd, render_vars, "wm render dev prod"))
         if cdk_cmd:
             synths.append(timed(cdk_cmd, None, "CDK synth of the equivalent app"))
     if cdk_cmd:
