@@ -108,20 +108,19 @@ def test_the_project_runner_finds_what_the_cfn_lint_command_finds(monkeypatch):
     """wm/lint/cfn.py builds each of cfn-lint's validator classes once (_share_validator_classes);
     over a template breaking many of cfn-lint's own rules, every project rule's fixtures and one
     stack of each kind, its findings are the command's, line, column and message alike."""
-    from conftest import rendered
+    from conftest import environment, rendered
 
     from wm.lint import cfn
 
     monkeypatch.setenv("WM_LINT_NOW", LINT_NOW)
     build = ROOT / "build" / "test-runner-equals-command"
-    kinds: dict[str, str] = {}
-    for path, text in rendered("dev").items():
-        kinds.setdefault(path.split("/")[-2] if "/" in path else path, text)
-    stacks = []
-    for name, text in sorted(kinds.items()):
-        stacks.append(build / f"{name}.yaml")
-        stacks[-1].parent.mkdir(parents=True, exist_ok=True)
-        stacks[-1].write_text(text)
+    build.mkdir(parents=True, exist_ok=True)
+    first_of_kind: dict[str, str] = {}
+    for path, stack in environment("dev").stacks.items():
+        first_of_kind.setdefault(stack.kind, path)
+    stacks = [build / f"{kind}.yaml" for kind in sorted(first_of_kind)]
+    for file in stacks:
+        file.write_text(rendered("dev")[first_of_kind[file.stem]])
     files = [CORE, *FIXTURE_FILES, *stacks]
     ours, _, _ = cfn.lint(files, workers=1)
     theirs = sorted(f"{ROOT / m['Filename']}:{m['Location']['Start']['LineNumber']}:"
