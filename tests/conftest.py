@@ -182,5 +182,7 @@ def ecs_event(name: str, model=None, **detail) -> dict:
     text = _recorded(name)
     assert RECORDED_FAMILY in text, f"{name}.json was not recorded from {RECORDED_FAMILY}"
     e = json.loads(text.replace(RECORDED_FAMILY, model.family))
+    for container in e["detail"].get("containers", []):
+        container["image"] = model.image  # the model's own image, not the one recorded
     e["detail"].update(detail)
     return e

@@ -138,6 +138,11 @@ def copy_to(name: str, *edits) -> FileOp:
 
 
 MODEL = "models/flu-ar2.yaml"
+# The pinned image of the frozen model file these cases edit (tests/fixtures/bad-input), read from
+# it, so that refreshing the fixture from a bumped model changes no case.
+PINNED = yaml.safe_load((FROZEN_MODELS / Path(MODEL).name).read_text())["sceptre_user_data"]["model"]["image"]
+REPOSITORY = PINNED.rsplit(":", 1)[0]
+HINT_TAG = "1.2"  # the version checks.image's hint suggests for an untagged image, not a model's tag
 DEV = "config/dev/config.yaml"
 PROD = "config/prod/config.yaml"
 PROJECT = "config/config.yaml"
@@ -201,18 +206,18 @@ CASES = [
     ("flexible window of 0", "dev", MODEL, model("schedule", "flexible_window_minutes", value=0),
      MODEL, F + "schedule.flexible_window_minutes", "greater than or equal to 1"),
     # --- images
-    ("image without a tag", "dev", MODEL, model("image", value="reichlab/flu_ar2"),
-     MODEL, F + "image", "pin a version, e.g. reichlab/flu_ar2:1.2"),
+    ("image without a tag", "dev", MODEL, model("image", value=REPOSITORY),
+     MODEL, F + "image", f"pin a version, e.g. {REPOSITORY}:{HINT_TAG}"),
     ("image from a registry with a port, without a tag", "dev", MODEL,
-     model("image", value="registry.example.org:5000/reichlab/flu_ar2"),
-     MODEL, F + "image", "pin a version, e.g. registry.example.org:5000/reichlab/flu_ar2:1.2"),
-    ("image tagged latest in prod", "prod", MODEL, model("image", value="reichlab/flu_ar2:latest"),
+     model("image", value=f"registry.example.org:5000/{REPOSITORY}"),
+     MODEL, F + "image", f"pin a version, e.g. registry.example.org:5000/{REPOSITORY}:{HINT_TAG}"),
+    ("image tagged latest in prod", "prod", MODEL, model("image", value=f"{REPOSITORY}:latest"),
      MODEL, F + "image", "pin a version tag"),
     ("image tagged latest in dev without allow_latest_tag", "dev", MODEL,
-     model("image", value="reichlab/flu_ar2:latest"),
+     model("image", value=f"{REPOSITORY}:latest"),
      MODEL, F + "image", "pin a version tag"),
     ("override image tagged latest in prod", "prod", PROD,
-     environment("model_overrides", "flu-ar2", value={"image": "reichlab/flu_ar2:latest"}),
+     environment("model_overrides", "flu-ar2", value={"image": f"{REPOSITORY}:latest"}),
      PROD, E + "model_overrides.flu-ar2.image", "pin a version tag"),
     ("allow_latest_tag: true in prod", "prod", PROD, environment("allow_latest_tag", value=True),
      PROD, E + "allow_latest_tag", "set it to false"),
@@ -402,7 +407,7 @@ def test_unknown_env_name(root, capsys, command):
 
 
 def test_latest_tag_allowed_in_dev_only_when_allowed(root, capsys):
-    apply(root, MODEL, model("image", value="reichlab/flu_ar2:latest"))
+    apply(root, MODEL, model("image", value=f"{REPOSITORY}:latest"))
     assert cli.main(["validate", "dev"]) == 2
     apply(root, DEV, environment("allow_latest_tag", value=True))
     assert cli.main(["validate", "dev"]) == 0
@@ -503,25 +508,25 @@ def mkdir() -> FileOp:
     return FileOp(lambda path: path.mkdir())
 
 
-IMAGE = "    image: reichlab/flu_ar2:1.2"
-LAUGHS = "\n".join(["sceptre_user_data:", "  model:", "    image: reichlab/flu_ar2:1.2", "    variables:",
+IMAGE = f"    image: {PINNED}"  # the frozen model's image line
+LAUGHS = "\n".join(["sceptre_user_data:", "  model:", IMAGE, "    variables:",
                     '      A: &a "lol"'] + [f"      {chr(66 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, "
                                            f"*{chr(97 + i)}, *{chr(97 + i)}]" for i in range(9)]) + "\n"
-DEEP = "sceptre_user_data:\n  model:\n    image: reichlab/flu_ar2:1.2\n    variables:\n      X: " + "[" * 60 + "]" * 60 + "\n"
+DEEP = f"sceptre_user_data:\n  model:\n{IMAGE}\n    variables:\n      X: " + "[" * 60 + "]" * 60 + "\n"
 
 # (description, env, file, edit, file in the message, field in the message, hint in the message)
 RAW = [
-    ("an image with a space in it", "dev", MODEL, replace_line(IMAGE, "    image: reichlab/flu ar2:1.2"),
+    ("an image with a space in it", "dev", MODEL, replace_line(IMAGE, f"    image: {PINNED[:1]} {PINNED[1:]}"),
      MODEL, F + "image", "white space"),
     ("an image with upper-case letters in its repository", "dev", MODEL,
-     replace_line(IMAGE, "    image: Reichlab/flu_ar2:1.2"), MODEL, F + "image", "lower-case"),
-    ("an image with an empty tag", "dev", MODEL, replace_line(IMAGE, '    image: "reichlab/flu_ar2:"'),
-     MODEL, F + "image", "reichlab/flu_ar2:1.2"),
+     replace_line(IMAGE, f"    image: {PINNED[:1].upper()}{PINNED[1:]}"), MODEL, F + "image", "lower-case"),
+    ("an image with an empty tag", "dev", MODEL, replace_line(IMAGE, f'    image: "{REPOSITORY}:"'),
+     MODEL, F + "image", f"{REPOSITORY}:{HINT_TAG}"),
     ("an image ending in a colon, unquoted (YAML: a mapping)", "dev", MODEL,
-     replace_line(IMAGE, "    image: reichlab/flu_ar2:"), MODEL, "(file)", "not valid YAML"),
+     replace_line(IMAGE, f"    image: {REPOSITORY}:"), MODEL, "(file)", "not valid YAML"),
     ("an image with a digest that is not hex", "dev", MODEL,
-     replace_line(IMAGE, "    image: reichlab/flu_ar2@sha256:xyz"), MODEL, F + "image", "digest"),
-    ("a key written twice in one mapping", "dev", MODEL, add_lines("    image: reichlab/flu_ar2:1.3"),
+     replace_line(IMAGE, f"    image: {REPOSITORY}@sha256:xyz"), MODEL, F + "image", "digest"),
+    ("a key written twice in one mapping", "dev", MODEL, add_lines(IMAGE),
      MODEL, F + "image", "written twice, on lines 5 and 9"),
     ("a key written twice in an env file", "dev", DEV, add_lines("env: dev"),
      DEV, "env", "written twice"),
@@ -547,18 +552,17 @@ RAW = [
     ("cpu written as quoted digits", "dev", MODEL, add_lines('    cpu: "1024"'), MODEL, F + "cpu", "plain number"),
     ("cpu written as true", "dev", MODEL, add_lines("    cpu: true"), MODEL, F + "cpu", "not a number"),
     ("memory with a fraction", "dev", MODEL, add_lines("    memory: 3072.5"), MODEL, F + "memory", "whole number"),
-    ("an anchor and alias", "dev", MODEL, write("sceptre_user_data:\n  model: &m\n    image: reichlab/flu_ar2:1.2\n"
+    ("an anchor and alias", "dev", MODEL, write(f"sceptre_user_data:\n  model: &m\n{IMAGE}\n"
                                                 "  other: *m\n"), MODEL, "(file)", "anchors and aliases"),
     ("a billion laughs", "dev", MODEL, write(LAUGHS), MODEL, "(file)", "anchors and aliases"),
     ("nesting deeper than any configuration", "dev", MODEL, write(DEEP), MODEL, "(file)", "levels deep"),
     ("a file far larger than any configuration", "dev", MODEL, add_lines(*["# " + "x" * 100] * 3000),
      MODEL, "(file)", "at most 262144 bytes"),
     ("indentation with a tab", "dev", MODEL, add_lines("\thub: flusight"), MODEL, "(file)", "not valid YAML"),
-    ("a model file that is a list", "dev", MODEL, write("- image: reichlab/flu_ar2:1.2\n"),
+    ("a model file that is a list", "dev", MODEL, write(f"- image: {PINNED}\n"),
      MODEL, "(file)", "must be a mapping"),
     ("an empty model file", "dev", MODEL, write("# nothing yet\n"), MODEL, F + "image", "is required"),
-    ("a model file named .yml", "dev", "models/flu-new.yml", write("sceptre_user_data:\n  model:\n"
-                                                                   "    image: reichlab/flu_ar2:1.2\n"),
+    ("a model file named .yml", "dev", "models/flu-new.yml", write(f"sceptre_user_data:\n  model:\n{IMAGE}\n"),
      "models/flu-new.yml", "(file)", "rename it models/flu-new.yaml"),
     ("a hidden file in models/", "dev", "models/.flu-draft.yaml", write("sceptre_user_data: {}\n"),
      "models/.flu-draft.yaml", "(file)", "never loaded; remove it"),

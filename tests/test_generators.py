@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import stack_for
+from conftest import a_model, stack_for
 
 from generators import build, render
 from wm.config.yaml import read_template
 
-MODEL = {"image": "reichlab/flu_ar2:1.2", "variables": {"MODEL_NAME": "UMass-AR2"}}
+MODEL = {"image": a_model().image, "variables": {"MODEL_NAME": "UMass-AR2"}}  # any pinned image of the fleet
 
 
 def template(stack: str, environment=None, model=None, now=None) -> dict:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, environment, rendered
+from conftest import ROOT, a_model, environment, rendered
 
 from wm import cli
 from wm.config import names
 from wm.config.schema import JOB_VCPUS
 from wm.config.yaml import read_template
 
-GOOD = {"image": "public.ecr.aws/docker/library/python:3.12-slim", "command": ["python", "-c", "print(1)"],
+GOOD = {"image": a_model().image, "command": ["python", "-c", "print(1)"],  # any pinned image of the configuration
         "vcpus": 0.5, "memory": 1024, "array_size": 4}
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 import zoneinfo
 
 import pytest
-from conftest import stack_for
+from conftest import a_model, stack_for
 
 from generators import build, render
 from wm.config.schedules import START_DATE_MARGIN
@@ -27,7 +27,7 @@ END = dt.datetime(2027, 7, 1, 4, 0, tzinfo=UTC)      # the end of June 30
 
 def stack(now, state="ENABLED", schedule=SEASON):
     data = {"project": {}, "environment": {"schedule_state": state},
-            "model": {"image": "reichlab/flu_ar2:1.2", "schedule": schedule}}
+            "model": {"image": a_model().image, "schedule": schedule}}
     return stack_for("prod/models/flu-ar2", data, now=now)
 
 
