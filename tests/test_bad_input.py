@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from wm import cli
+from wm.config import checks
 
 REPO = Path(__file__).resolve().parents[1]
 FROZEN_MODELS = REPO / "tests" / "fixtures" / "bad-input" / "models"
@@ -521,7 +522,7 @@ RAW = [
     ("an image with upper-case letters in its repository", "dev", MODEL,
      replace_line(IMAGE, f"    image: {PINNED[:1].upper()}{PINNED[1:]}"), MODEL, F + "image", "lower-case"),
     ("an image with an empty tag", "dev", MODEL, replace_line(IMAGE, f'    image: "{REPOSITORY}:"'),
-     MODEL, F + "image", f"{REPOSITORY}:{HINT_TAG}"),
+     MODEL, F + "image", f"e.g. {checks.IMAGE_EXAMPLE}"),
     ("an image ending in a colon, unquoted (YAML: a mapping)", "dev", MODEL,
      replace_line(IMAGE, f"    image: {REPOSITORY}:"), MODEL, "(file)", "not valid YAML"),
     ("an image with a digest that is not hex", "dev", MODEL,

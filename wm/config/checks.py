@@ -157,9 +157,12 @@ def _split_domain(ref: str) -> tuple[str, str]:
     return "", ref
 
 
+IMAGE_EXAMPLE = "reichlab/flu_ar2:1.2"  # the reference image()'s messages show as an example of one
+
+
 def image(ref: str, allow_latest: bool) -> str | None:
     """A Docker image reference, pinned: a tag other than latest (unless allowed) or a digest."""
-    example = "e.g. reichlab/flu_ar2:1.2"
+    example = f"e.g. {IMAGE_EXAMPLE}"
     if not isinstance(ref, str) or not ref:
         return f"an image reference is required, {example}"
     if any(c.isspace() for c in ref):
