@@ -105,9 +105,9 @@ CORE = ROOT / "tests" / "fixtures" / "cfn-lint" / "breaks-cfn-lint-rules.yaml"
 
 
 def test_the_project_runner_finds_what_the_cfn_lint_command_finds(monkeypatch):
-    """wm/lint/cfn.py builds each of cfn-lint's validator classes once (_share_validator_classes);
-    over a template breaking many of cfn-lint's own rules, every project rule's fixtures and one
-    stack of each kind, its findings are the command's, line, column and message alike."""
+    """With wm/lint/cfn_fast.py's speed-ups installed, over a template breaking many of cfn-lint's
+    own rules (a per-resource-type one among them), every project rule's fixtures and one stack of
+    each kind, the runner's findings are the command's, line, column and message alike."""
     from conftest import environment, rendered
 
     from wm.lint import cfn
@@ -133,14 +133,83 @@ def test_the_project_runner_finds_what_the_cfn_lint_command_finds(monkeypatch):
 def test_validator_classes_are_built_once_per_distinct_set_of_handlers():
     from cfnlint.jsonschema.validators import CfnTemplateValidator
 
-    from wm.lint import cfn
+    from wm.lint import cfn_fast
 
-    cfn._share_validator_classes()
+    cfn_fast.share_validator_classes()
     validator = CfnTemplateValidator({})
     same = validator.extend(validators={"maxLength": _handler})
     assert validator.extend(validators={"maxLength": _handler}) is same  # without sharing: a new class each call
     assert validator.extend(validators={"maxLength": _other_handler}) is not same
     assert validator.extend(validators={"maxLength": _handler}, function_filter=_filter(False)) is not same
+
+
+def test_the_copies_of_cfn_lints_code_are_of_the_installed_cfn_lint():
+    """cfn_fast.run_rules and cfn_lint_keywords copy cfn-lint's code; after an upgrade that changed
+    it a copy is no longer installed (cfn-lint's own, slower, runs) and this test says what to do."""
+    from cfnlint.rules._rules import Rules
+
+    from wm.lint import cfn, cfn_fast
+
+    cfn._setup("us-east-1")
+    e1101 = type(cfn._state["rules"].data["E1101"])
+    for name, owner, copy in (("Rules.run", Rules, cfn_fast.run_rules),
+                              ("CfnLint.cfnLint", e1101, cfn_fast.cfn_lint_keywords)):
+        theirs = cfn_fast.ORIGINAL.get(name, getattr(owner, name.split(".")[1]))
+        assert cfn_fast.source_hash(theirs) == cfn_fast.COPIED[name], (
+            f"cfn-lint's {name} changed: copy it again into wm/lint/cfn_fast.py, keeping the marked "
+            f"changes, and set COPIED[{name!r}] to {cfn_fast.source_hash(theirs)!r}")
+        assert getattr(owner, name.split(".")[1]) is copy, name
+
+
+@pytest.mark.parametrize("name", ["Rules.run", "CfnLint.cfnLint"])
+def test_each_copy_yields_what_cfn_lints_own_yields(name, monkeypatch):
+    """The same matches in the same order and the same rules recorded as used, template by template,
+    with cfn-lint's own code and with the copy that replaces it."""
+    from cfnlint.rules._rules import Rules
+
+    from wm.lint import cfn, cfn_fast
+
+    monkeypatch.setenv("WM_LINT_NOW", LINT_NOW)
+    cfn._setup("us-east-1")
+    rules = cfn._state["rules"]
+    owner = {"Rules.run": Rules, "CfnLint.cfnLint": type(rules.data["E1101"])}[name]
+    attribute = name.split(".")[1]
+    copy = getattr(owner, attribute)
+    for file in [CORE, *FIXTURE_FILES]:
+        seen = []
+        for code in (cfn_fast.ORIGINAL[name], copy):
+            monkeypatch.setattr(owner, attribute, code)
+            rules._used_rules.clear()
+            _, found = cfn._lint(str(file))
+            seen.append((found, sorted(rules.used_rules)))
+        assert seen[0][0] or file != CORE, "cfn-lint found nothing in the template made to break its rules"
+        assert seen[0] == seen[1], file
+
+
+def test_a_template_linted_again_resolves_no_fragment_and_reads_no_fields(monkeypatch):
+    """cfn_fast keeps what depends only on cfn-lint's schemas and classes: linting a template again
+    resolves no schema fragment and asks dataclasses for no class's fields."""
+    from wm.lint import cfn, cfn_fast
+
+    cfn._setup("us-east-1")
+    calls: list[str] = []
+    for name in ("resolve_fragment", "fields"):
+        monkeypatch.setitem(cfn_fast.ORIGINAL, name, _counting(cfn_fast.ORIGINAL[name], calls, name))
+    cfn_fast._FRAGMENTS.clear()
+    cfn_fast._FIELDS.clear()
+    cfn._lint(str(CORE))
+    assert set(calls) == {"resolve_fragment", "fields"}  # what cfn-lint calls, kept the first time
+    calls.clear()
+    cfn._lint(str(CORE))
+    assert calls == []
+
+
+def _counting(function, calls: list, kind: str):
+    def counted(*args, **kwargs):
+        calls.append(kind)
+        return function(*args, **kwargs)
+
+    return counted
 
 
 def _handler(validator, value, instance, schema):
