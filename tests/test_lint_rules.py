@@ -127,6 +127,7 @@ def test_the_project_runner_finds_what_the_cfn_lint_command_finds(monkeypatch):
                     f"{m['Location']['Start']['ColumnNumber']}: {m['Rule']['Id']} {m['Message']}"
                     for m in run_cfn_lint(files))
     assert len({line.split(": ")[1].split()[0] for line in theirs if line.startswith(str(CORE))}) >= 15
+    assert any(" E3050 " in line for line in theirs if line.startswith(str(CORE)))  # a per-resource rule
     assert ours == theirs
 
 
@@ -184,6 +185,56 @@ def test_each_copy_yields_what_cfn_lints_own_yields(name, monkeypatch):
             seen.append((found, sorted(rules.used_rules)))
         assert seen[0][0] or file != CORE, "cfn-lint found nothing in the template made to break its rules"
         assert seen[0] == seen[1], file
+
+
+def test_each_template_indexes_e1101s_child_rules_again(monkeypatch):
+    """run_rules drops E1101's keyword index once the rules are configured for a template: an index
+    left from before (here one that finds nothing) is not used."""
+    from wm.lint import cfn, cfn_fast
+
+    monkeypatch.setenv("WM_LINT_NOW", LINT_NOW)
+    cfn._setup("us-east-1")
+    e1101 = cfn._state["rules"].data["E1101"]
+    _, found = cfn._lint(str(CORE))
+    vars(e1101)[cfn_fast.INDEX] = (tuple(e1101.child_rules.values()), {})
+    assert cfn._lint(str(CORE))[1] == found
+
+
+def test_the_keyword_index_keeps_each_rules_order_and_refuses_what_cannot_be_a_key():
+    from wm.lint import cfn_fast
+
+    a, b, c = (_keyword_rule(i, kw) for i, kw in (("E1", ["x", "y"]), ("E2", ["x", "x"]), ("", ["x"])))
+    assert cfn_fast._keyword_index((a, None, b, c)) == {"x": [a, b, b], "y": [a]}
+    assert cfn_fast._keyword_index((a, _keyword_rule("E3", [["not", "a", "key"]]))) is None
+
+
+def _keyword_rule(rule_id: str, keywords: list):
+    from cfnlint.rules import CloudFormationLintRule
+
+    rule = CloudFormationLintRule()
+    rule.id, rule.keywords = rule_id, keywords
+    return rule
+
+
+class _OwnResourceMatch:
+    def matchall_resource_properties(self, filename, cfn, resource_properties, property_type, path):
+        return []
+
+
+@pytest.mark.parametrize(("make", "looks"), [
+    (lambda r: None, False),  # cfn-lint's own method, no types: it would return at once for every resource
+    (lambda r: r.resource_property_types.append("AWS::CodeBuild::Project"), True),
+    (lambda r: setattr(r, "resource_property_types", None), True),  # cfn-lint's own reports the error
+    (lambda r: setattr(r, "matchall_resource_properties", _OwnResourceMatch().matchall_resource_properties), True),
+], ids=["no-types", "types", "types-not-a-list", "own-method"])
+def test_run_rules_passes_over_only_the_rules_that_would_do_nothing_per_resource(make, looks):
+    from cfnlint.rules import CloudFormationLintRule
+
+    from wm.lint import cfn_fast
+
+    rule = CloudFormationLintRule()
+    make(rule)
+    assert cfn_fast._looks_at_resources(rule) is looks
 
 
 def test_a_template_linted_again_resolves_no_fragment_and_reads_no_fields(monkeypatch):

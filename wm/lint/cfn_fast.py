@@ -147,6 +147,8 @@ def run_rules(self, filename, cfn, config):
         for parent_rule in rule.parent_rules:
             if parent_rule in data:
                 data[parent_rule].child_rules[rule_id] = rule
+    for rule in data.values():  # added: configured and linked, E1101 indexes its child rules again
+        vars(rule).pop(INDEX, None)
 
     for rule_id, rule in data.items():
         yield from self._filter_matches(enabled_rule_ids, self.run_check(
@@ -169,37 +171,40 @@ def run_rules(self, filename, cfn, config):
 
 
 def _looks_at_resources(rule) -> bool:
+    """False only for a rule whose matchall_resource_properties is cfn-lint's own and whose list of
+    resource types is empty: cfn-lint's would return at once for every resource. Anything else
+    (a method of its own, types that are not a list) is run as cfn-lint runs it, errors and all."""
     from cfnlint.rules._rule import CloudFormationLintRule
 
-    try:
-        return (type(rule).matchall_resource_properties is not CloudFormationLintRule.matchall_resource_properties
-                or bool(rule.resource_property_types))
-    except Exception:  # left to cfn-lint's run_check, which reports it as a rule error
-        return True
+    method = getattr(rule, "matchall_resource_properties", None)
+    types = getattr(rule, "resource_property_types", None)
+    own = getattr(method, "__func__", None) is not CloudFormationLintRule.matchall_resource_properties
+    return own or type(types) is not list or bool(types)
+
+
+INDEX = "_wm_keyword_index"  # where cfn_lint_keywords keeps E1101's index; run_rules drops it per template
 
 
 def cfn_lint_keywords(self, validator, keywords, instance, schema):
     """cfn-lint 1.58.0's `cfnLint` of rule E1101, which every property of every template passes
     through: the same rules called in the same order, found in an index of its child rules by
-    keyword (built again whenever they change; a rule's keywords are set when it is made) instead
-    of a loop over every child rule's every keyword (about 200 rules, 300 keywords) on each call."""
+    keyword instead of a loop over every child rule's every keyword (about 200 rules, 300
+    keywords) on each call. The index is built again for each template (run_rules drops it once
+    the rules are configured and linked) and whenever the child rules are other objects."""
     from cfnlint.jsonschema._utils import Unset
 
     validator = validator.evolve(function_filter=validator.function_filter.evolve(add_cfn_lint_keyword=False))
     children = tuple(self.child_rules.values())
-    built = self.__dict__.get("_wm_keyword_index")
+    built = self.__dict__.get(INDEX)
     if built is None or len(built[0]) != len(children) or not all(map(operator.is_, built[0], children)):
-        index: dict = {}
-        for rule in children:
-            if rule is None or not rule.id:
-                continue
-            for rule_keyword in rule.keywords:
-                index.setdefault(rule_keyword, []).append(rule)
-        built = self.__dict__["_wm_keyword_index"] = (children, index)
+        built = self.__dict__[INDEX] = (children, _keyword_index(children))
+    index = built[1]
     for keyword in keywords:
         try:
-            rules = built[1].get(keyword, ())
-        except TypeError:  # not a string: compared with each rule's keywords, as cfn-lint does
+            rules = None if index is None else index.get(keyword, ())
+        except TypeError:  # a keyword that cannot be a key
+            rules = None
+        if rules is None:  # compared with each rule's keywords, as cfn-lint does
             rules = [r for r in children if r is not None and r.id for k in r.keywords if k == keyword]
         for rule in rules:
             for err in rule.validate(validator, keyword, instance, schema):
@@ -208,10 +213,29 @@ def cfn_lint_keywords(self, validator, keywords, instance, schema):
                 yield err
 
 
+def _keyword_index(children: tuple):
+    """keyword -> the child rules that name it, in order and as often as they name it; None when
+    a rule's keyword cannot be a key (cfn_lint_keywords then compares, as cfn-lint does)."""
+    index: dict = {}
+    try:
+        for rule in children:
+            if rule is None or not rule.id:
+                continue
+            for rule_keyword in rule.keywords:
+                index.setdefault(rule_keyword, []).append(rule)
+    except TypeError:
+        return None
+    return index
+
+
 def _replace(owner, attribute: str, copy, name: str) -> None:
     """Put `copy` in place of cfn-lint's `owner.attribute`, if its source is the one copied."""
     theirs = getattr(owner, attribute)
-    if theirs is not copy and source_hash(theirs) == COPIED[name]:
+    try:
+        same = theirs is not copy and source_hash(theirs) == COPIED[name]
+    except (OSError, TypeError):  # no source to compare (only bytecode installed): cfn-lint's own runs
+        same = False
+    if same:
         ORIGINAL[name] = theirs
         setattr(owner, attribute, copy)
 
@@ -223,6 +247,7 @@ def install(rules) -> None:
 
     share_validator_classes()
     memoize_fragments()
+    _FRAGMENTS.clear()  # loading rules may have patched schemas in place (cfn-lint's --override-spec)
     share_dataclass_fields()
     _replace(Rules, "run", run_rules, "Rules.run")
     if "E1101" in rules.data:
