@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,11 @@ def ecs_event(name: str, model=None, **detail) -> dict:
         container["image"] = model.image  # the model's own image, not the one recorded
     e["detail"].update(detail)
     return e
+
+
+def log_event(message: str) -> dict:
+    """A log event stamped now. CloudWatch Logs drops events more than 14 days old (CloudWatch Logs
+    API Reference, PutLogEvents: "Events older than 14 days or preceding the log group's retention
+    period are rejected"), and so does the emulator: a fixed timestamp turns a test red two weeks
+    after it was written."""
+    return {"timestamp": int(time.time() * 1000), "message": message}

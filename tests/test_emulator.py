@@ -14,7 +14,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import ROOT, ecs_event, environment, free_port, make, models
+from conftest import ROOT, ecs_event, environment, free_port, log_event, make, models
 
 from wm import project
 from wm.config.schedules import describe
@@ -157,7 +157,7 @@ def test_logs_prints_the_latest_runs_log(deployed, emulator, aws):
     stream = f"ecs/{family}-container/{task_id}"
     logs.create_log_stream(logGroupName=f"/ecs/{family}", logStreamName=stream)
     logs.put_log_events(logGroupName=f"/ecs/{family}", logStreamName=stream,
-                        logEvents=[{"timestamp": 1795000000000, "message": f"fitting {OTHER}"}])
+                        logEvents=[log_event(f"fitting {OTHER}")])
     result = make("logs", f"MODEL={OTHER}", port=emulator)
     assert result.returncode == 0, result.stderr
     assert task_id in result.stdout and f"fitting {OTHER}" in result.stdout

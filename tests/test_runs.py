@@ -8,7 +8,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ROOT, a_model, environment, make, models
+from conftest import ROOT, a_model, environment, log_event, make, models
 
 from wm.config import names
 from wm.operations import runs
@@ -138,7 +138,7 @@ def test_logs_of_a_task_given_by_its_bare_id(aws, emulator):
     logs.create_log_group(logGroupName=group)
     logs.create_log_stream(logGroupName=group, logStreamName=stream)
     logs.put_log_events(logGroupName=group, logStreamName=stream,
-                        logEvents=[{"timestamp": 1795000000000, "message": f"fitting {model.name}"}])
+                        logEvents=[log_event(f"fitting {model.name}")])
     result = make("logs", f"MODEL={model.name}", f"TASK={task_id}", port=emulator, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     account = aws("sts").get_caller_identity()["Account"]
