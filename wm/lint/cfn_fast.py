@@ -5,7 +5,7 @@ work fewer times; none changes what a rule is given or what it finds.
 `install()` makes five changes, in this process and the workers forked from it. Measured with
 callgrind (instructions, not seconds: repeatable on a busy machine) over bench/bench.py's
 synthetic model stack, cfn-lint 1.58.0: 608 million instructions a template before the last four,
-398 million with all five (-35%); each one's share of the 608, measured as it was added:
+403 million with all five (-34%); each one's share of the 608, measured as it was added:
 
 - `share_validator_classes`: `Validator.extend()` builds a new dataclass on every call, about 40
   times a template; the class depends only on its arguments, so each distinct one is built once.
