@@ -147,35 +147,29 @@ def test_validator_classes_are_built_once_per_distinct_set_of_handlers():
 def test_the_copies_of_cfn_lints_code_are_of_the_installed_cfn_lint():
     """cfn_fast.run_rules and cfn_lint_keywords copy cfn-lint's code; after an upgrade that changed
     it a copy is no longer installed (cfn-lint's own, slower, runs) and this test says what to do."""
-    from cfnlint.rules._rules import Rules
-
     from wm.lint import cfn, cfn_fast
 
     cfn._setup("us-east-1")
-    e1101 = type(cfn._state["rules"].data["E1101"])
-    for name, owner, copy in (("Rules.run", Rules, cfn_fast.run_rules),
-                              ("CfnLint.cfnLint", e1101, cfn_fast.cfn_lint_keywords)):
-        theirs = cfn_fast.ORIGINAL.get(name, getattr(owner, name.split(".")[1]))
+    found = cfn_fast.copies(cfn._state["rules"])
+    assert {name for name, *_ in found} == set(cfn_fast.COPIED)
+    for name, owner, attribute, copy in found:
+        theirs = cfn_fast.ORIGINAL.get(name, getattr(owner, attribute))
         assert cfn_fast.source_hash(theirs) == cfn_fast.COPIED[name], (
             f"cfn-lint's {name} changed: copy it again into wm/lint/cfn_fast.py, keeping the marked "
             f"changes, and set COPIED[{name!r}] to {cfn_fast.source_hash(theirs)!r}")
-        assert getattr(owner, name.split(".")[1]) is copy, name
+        assert getattr(owner, attribute) is copy, name
 
 
 @pytest.mark.parametrize("name", ["Rules.run", "CfnLint.cfnLint"])
 def test_each_copy_yields_what_cfn_lints_own_yields(name, monkeypatch):
     """The same matches in the same order and the same rules recorded as used, template by template,
     with cfn-lint's own code and with the copy that replaces it."""
-    from cfnlint.rules._rules import Rules
-
     from wm.lint import cfn, cfn_fast
 
     monkeypatch.setenv("WM_LINT_NOW", LINT_NOW)
     cfn._setup("us-east-1")
     rules = cfn._state["rules"]
-    owner = {"Rules.run": Rules, "CfnLint.cfnLint": type(rules.data["E1101"])}[name]
-    attribute = name.split(".")[1]
-    copy = getattr(owner, attribute)
+    (owner, attribute, copy), = [rest for n, *rest in cfn_fast.copies(rules) if n == name]
     for file in [CORE, *FIXTURE_FILES]:
         seen = []
         for code in (cfn_fast.ORIGINAL[name], copy):

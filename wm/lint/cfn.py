@@ -12,7 +12,7 @@ CI, starts empty). A template with a StartDate is always linted: E9103's verdict
 depends on the clock.
 
 Once the rules load, wm/lint/cfn_fast.py makes cfn-lint do less of the same work (each
-validator class built once, each schema fragment resolved once, ...): a quarter fewer
+validator class built once, each schema fragment resolved once, ...): a third fewer
 instructions per template, the same findings. tests/test_lint_rules.py checks that the findings
 equal the cfn-lint command's.
 """

@@ -240,15 +240,23 @@ def _replace(owner, attribute: str, copy, name: str) -> None:
         setattr(owner, attribute, copy)
 
 
-def install(rules) -> None:
-    """All five (again for each set of rules: cfn-lint loads each rule's module from its file, so
-    the class of E1101 in `rules` is not the one `cfnlint.rules` imports)."""
+def copies(rules) -> list[tuple]:
+    """(name in COPIED, owner, attribute, copy) for each copy of cfn-lint's code, for `rules`:
+    cfn-lint loads each rule's module from its file, so the class of E1101 in `rules` is not the
+    one `cfnlint.rules` imports (and differs between sets of rules)."""
     from cfnlint.rules._rules import Rules
 
+    found = [("Rules.run", Rules, "run", run_rules)]
+    if "E1101" in rules.data:
+        found.append(("CfnLint.cfnLint", type(rules.data["E1101"]), "cfnLint", cfn_lint_keywords))
+    return found
+
+
+def install(rules) -> None:
+    """All five, again for each set of rules."""
     share_validator_classes()
     memoize_fragments()
     _FRAGMENTS.clear()  # loading rules may have patched schemas in place (cfn-lint's --override-spec)
     share_dataclass_fields()
-    _replace(Rules, "run", run_rules, "Rules.run")
-    if "E1101" in rules.data:
-        _replace(type(rules.data["E1101"]), "cfnLint", cfn_lint_keywords, "CfnLint.cfnLint")
+    for name, owner, attribute, copy in copies(rules):
+        _replace(owner, attribute, copy, name)
