@@ -8,21 +8,15 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ROOT, a_model, environment, log_event, make, models
+from conftest import a_model, ecs_event, environment, log_event, make, models
 
 from wm.config import names
 from wm.operations import runs
 
-FIXTURES = ROOT / "tests" / "fixtures" / "ecs-events"
-RECORDED = json.loads((FIXTURES / "exit-1.json").read_text())["detail"]["group"].removeprefix("family:")
-
 
 def detail(name: str, model=None, **changes) -> dict:
     """A recorded event's detail, as a task of `model` (default: the dev model under test) sends it."""
-    model = model or a_model("dev")
-    d = json.loads((FIXTURES / f"{name}.json").read_text().replace(RECORDED, model.family))["detail"]
-    d.update(changes)
-    return d
+    return ecs_event(name, model, **changes)["detail"]
 
 
 def test_outcome_says_exit_code_or_why_it_never_finished():
