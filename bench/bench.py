@@ -200,7 +200,7 @@ CDK_DIR = REPO / "bench" / "cdk"
 CDK_TARGET = 10  # make render at least this many times faster than CDK synth
 
 
-ROUNDS = 10  # make render and CDK synth, taken in turn
+ROUNDS = 10  # make render, its imports alone and CDK synth, taken in turn
 
 
 Timing = tuple[float, list[float]]  # the best, and every run
