@@ -166,13 +166,14 @@ def render_imports(out: Path, pycache: Path) -> list[str]:
 
 def import_floor_command(names: list[str], pycache: Path) -> tuple[list[str], dict]:
     """A new process that only imports `names` (render_imports), in their order, with the
-    collector thresholds of the `wm` command (wm/__main__.py) and render_command's bytecode
-    cache: Python's start and the libraries' imports, the part of `make render` that no change
-    to this repository's code makes faster while it uses those libraries."""
+    collector settings of the `wm` command (wm/__main__.py: its thresholds, and its objects frozen
+    before shutdown) and render_command's bytecode cache: Python's start and the libraries'
+    imports, the part of `make render` that no change to this repository's code makes faster
+    while it uses those libraries."""
     from wm.__main__ import GC_THRESHOLDS
 
     code = f"import gc, importlib\ngc.set_threshold(*{GC_THRESHOLDS!r})\nfor name in {names!r}:\n" \
-           "    importlib.import_module(name)\n"
+           "    importlib.import_module(name)\ngc.freeze()\n"
     return [str(BIN / "python"), "-c", code], bytecode_cached(pycache)
 
 

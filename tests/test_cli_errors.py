@@ -104,7 +104,8 @@ def test_real_account_commands_refuse_an_emulator_endpoint(copy):
 
 def test_the_wm_command_tunes_the_collector_before_importing_anything_heavy():
     """pyproject.toml's `wm` starts in wm/__main__.py: the collector's threshold is raised before
-    pydantic and troposphere build their objects (bench/bench.py times `make render` this way)."""
+    pydantic and troposphere build their objects, and what the command built is frozen when it is
+    done, so that shutdown does not walk it all again (bench/bench.py times `make render` this way)."""
     import tomllib
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
@@ -118,9 +119,27 @@ def test_the_wm_command_tunes_the_collector_before_importing_anything_heavy():
             "        if name == 'pydantic': seen.append(gc.get_threshold())\n"
             "sys.meta_path.insert(0, Spy())\n"
             "sys.argv = ['wm', 'validate', 'dev']\n"
+            "assert gc.get_freeze_count() == 0\n"
             "rc = entry.main()\n"
             "assert seen == [entry.GC_THRESHOLDS], seen\n"
+            "assert gc.get_freeze_count() > 1000, gc.get_freeze_count()\n"
             "sys.exit(rc)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_wm_command_freezes_its_objects_when_it_fails_too():
+    """A command that ends in an error (here argparse's, a SystemExit) still skips the walk."""
+    code = ("import gc, sys\n"
+            "import wm.__main__ as entry\n"
+            "sys.argv = ['wm', 'no-such-command']\n"
+            "try:\n"
+            "    entry.main()\n"
+            "except SystemExit as exit:\n"
+            "    assert exit.code == 2, exit.code\n"
+            "    assert gc.get_freeze_count() > 1000, gc.get_freeze_count()\n"
+            "    sys.exit(0)\n"
+            "sys.exit('no SystemExit')\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
