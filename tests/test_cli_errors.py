@@ -102,6 +102,12 @@ def test_real_account_commands_refuse_an_emulator_endpoint(copy):
     assert "AWS_ENDPOINT_URL is set" in result.stderr and "unset AWS_ENDPOINT_URL" in result.stderr
 
 
+def python_passes(code: str) -> None:
+    """Run `code` in a new Python at the repository's root; it exits 0 or the test fails with its output."""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_the_wm_command_tunes_the_collector_before_importing_anything_heavy():
     """pyproject.toml's `wm` starts in wm/__main__.py: the collector's threshold is raised before
     pydantic and troposphere build their objects, and what the command built is frozen when it is
@@ -124,8 +130,7 @@ def test_the_wm_command_tunes_the_collector_before_importing_anything_heavy():
             "assert seen == [entry.GC_THRESHOLDS], seen\n"
             "assert gc.get_freeze_count() > 1000, gc.get_freeze_count()\n"
             "sys.exit(rc)\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stdout + result.stderr
+    python_passes(code)
 
 
 def test_the_wm_command_freezes_its_objects_when_it_fails_too():
@@ -140,8 +145,7 @@ def test_the_wm_command_freezes_its_objects_when_it_fails_too():
             "    assert gc.get_freeze_count() > 1000, gc.get_freeze_count()\n"
             "    sys.exit(0)\n"
             "sys.exit('no SystemExit')\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stdout + result.stderr
+    python_passes(code)
 
 
 def test_render_writes_nothing_unless_every_environment_named_is_valid(copy):
