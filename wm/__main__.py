@@ -7,7 +7,7 @@ a tenth of `make render`'s time (bench/bench.py). So the threshold is raised bef
 heavy is imported, as mypy does for its builds; memory still is collected, only less often.
 
 When the command is done, its objects are frozen (gc.freeze): Python's shutdown would otherwise
-run the collector over every one of them again before exiting, about 40 ms of `make
+run the collector over every one of them again before exiting, 30 to 40 ms of `make
 render`'s 0.25 s (bench/bench.py). Every file `wm` writes is closed where it is written, and
 Python still flushes stdout and stderr and runs atexit handlers: only the collector's last walks
 over objects the process is about to drop are skipped.
